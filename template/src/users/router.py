@@ -1,0 +1,64 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+
+from src.users.dependencies import UserServiceDep
+from src.users.exceptions import EmailAlreadyRegisteredError, UserNotFoundError
+from src.users.schemas import UserCreate, UserRead, UserUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+MAX_PAGE_SIZE = 100
+MAX_BIGINT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are rejected with 422
+UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
+
+Responses = dict[int | str, dict[str, Any]]
+NOT_FOUND: Responses = {status.HTTP_404_NOT_FOUND: {"description": "User not found"}}
+CONFLICT: Responses = {status.HTTP_409_CONFLICT: {"description": "Email already registered"}}
+
+
+@router.get("/")
+async def list_users(
+    service: UserServiceDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+) -> list[UserRead]:
+    users = await service.list(limit=limit, offset=offset)
+    return [UserRead.model_validate(user) for user in users]
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
+async def create_user(data: UserCreate, service: UserServiceDep) -> UserRead:
+    try:
+        user = await service.create(data)
+    except EmailAlreadyRegisteredError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return UserRead.model_validate(user)
+
+
+@router.get("/{user_id}", responses=NOT_FOUND)
+async def get_user(user_id: UserId, service: UserServiceDep) -> UserRead:
+    try:
+        user = await service.get(user_id)
+    except UserNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    return UserRead.model_validate(user)
+
+
+@router.patch("/{user_id}", responses=NOT_FOUND | CONFLICT)
+async def update_user(user_id: UserId, data: UserUpdate, service: UserServiceDep) -> UserRead:
+    try:
+        user = await service.update(user_id, data)
+    except UserNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except EmailAlreadyRegisteredError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return UserRead.model_validate(user)
+
+
+@router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
+async def delete_user(user_id: UserId, service: UserServiceDep) -> None:
+    try:
+        await service.delete(user_id)
+    except UserNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc

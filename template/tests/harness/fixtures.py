@@ -1,0 +1,90 @@
+"""The guide's fixtures, with per-test transaction rollback underneath.
+
+One engine and one schema serve the whole test session. Each test runs inside an outer
+transaction on a single connection that is rolled back at teardown. The app keeps its own
+`get_session_db` (commit on success, rollback on error); only the session *factory* is swapped
+for one bound to the test's connection, where every commit becomes a savepoint release and
+every rollback a rollback to the savepoint. A handler that forgets to commit loses its writes,
+exactly as in production, and the test sees it.
+"""
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+)
+
+from src.database import Base, get_sessionmaker
+from src.main import app
+from tests.harness.database import create_test_engine, test_database_url
+
+
+@pytest.fixture(scope="session")
+async def async_engine() -> AsyncIterator[AsyncEngine]:
+    """The test database engine, with the schema created once per test session."""
+    engine = create_test_engine(test_database_url())
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    yield engine
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.drop_all)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def async_connection(async_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The test's connection, inside an outer transaction that is always rolled back."""
+    async with async_engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        if transaction.is_active:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def test_sessionmaker(
+    async_connection: AsyncConnection,
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that join the test's transaction through savepoints."""
+    return async_sessionmaker(
+        bind=async_connection,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def async_session(
+    test_sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session for setting up and checking rows. `commit()` makes rows visible to the app
+    (a savepoint release); everything is still rolled back when the test ends. Objects the app
+    changed afterwards are stale here: `await async_session.refresh(obj)` before asserting."""
+    async with test_sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def override_get_session(
+    test_sessionmaker: async_sessionmaker[AsyncSession],
+) -> Iterator[None]:
+    """Point the app's `get_session_db` at the test's transaction by overriding its factory."""
+    app.dependency_overrides[get_sessionmaker] = lambda: test_sessionmaker
+    yield
+    app.dependency_overrides.pop(get_sessionmaker, None)
+
+
+@pytest.fixture
+async def async_client(override_get_session: None) -> AsyncIterator[AsyncClient]:
+    """An httpx client calling the app in-process, with its lifespan running."""
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        yield client

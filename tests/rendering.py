@@ -1,0 +1,102 @@
+"""Render the template from the working tree and run commands inside rendered projects."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copier import run_copy
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Not part of the template: VCS data, caches and local environments of this checkout.
+_NOT_TEMPLATE = shutil.ignore_patterns(
+    ".git", ".venv", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".mypy_cache", "site"
+)
+
+DEFAULT_ANSWERS: dict[str, Any] = {"project_name": "My Service"}
+CUSTOM_ANSWERS: dict[str, Any] = {
+    "project_name": "Acme Billing-Service 2",
+    "description": 'Bills "customers" of Acme, with quotes and a backslash \\',
+    "author_name": "Zoë Müller-Łukasiewicz",
+    "author_email": "zoe.mueller@acme-billing.example.org",
+    "python_version": "3.12",
+}
+
+
+def snapshot_working_tree(dst: Path) -> Path:
+    """Copy the working tree (uncommitted changes included) to a plain folder.
+
+    Copier renders a git repository at its latest tag; a plain folder is rendered as it is.
+    """
+    shutil.copytree(REPO_ROOT, dst, ignore=_NOT_TEMPLATE)
+    return dst
+
+
+def render(template: Path, dst: Path, answers: Mapping[str, Any]) -> Path:
+    run_copy(str(template), str(dst), data=dict(answers), defaults=True, quiet=True, unsafe=False)
+    return dst
+
+
+def project_env(**overrides: str) -> dict[str, str]:
+    """The environment for a rendered project's commands: ours, minus what would leak in."""
+    leaking = {"TEST_DATABASE_URL", "DATABASE_URL"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST_", "COV_")) and key not in leaking
+    }
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    output: str
+
+    def __str__(self) -> str:
+        return f"exit {self.returncode}\n{self.output}"
+
+
+def run_in(project: Path, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
+    """Run a command in a rendered project with this interpreter's tools."""
+    command = [sys.executable, "-m", *args]
+    completed = subprocess.run(
+        command,
+        cwd=project,
+        env=dict(env) if env is not None else project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    return Outcome(completed.returncode, completed.stdout)
+
+
+def run_project_pytest(project: Path, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
+    return run_in(project, "pytest", "-q", "-p", "no:cacheprovider", *args, env=env)
+
+
+def summary_counts(output: str) -> dict[str, int]:
+    """Counts from pytest's closing line, e.g. {'passed': 21, 'failed': 1}."""
+    closing = [
+        line for line in output.splitlines() if re.search(r"\d+ (passed|failed|error)", line)
+    ]
+    if not closing:
+        return {}
+    counts = re.findall(r"(\d+) (passed|failed|errors?|skipped|xfailed)", closing[-1])
+    return {word: int(number) for number, word in counts}
+
+
+def collected_count(project: Path, env: Mapping[str, str] | None = None) -> int:
+    outcome = run_project_pytest(project, "--collect-only", env=env)
+    match = re.search(r"(\d+) tests? collected", outcome.output)
+    assert match, outcome
+    return int(match.group(1))

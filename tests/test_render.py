@@ -1,0 +1,105 @@
+"""Render the template with real answer sets; every rendered project must pass its own checks."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.rendering import (
+    CUSTOM_ANSWERS,
+    DEFAULT_ANSWERS,
+    collected_count,
+    render,
+    run_in,
+    run_project_pytest,
+    summary_counts,
+)
+
+TEXT_SUFFIXES = {".py", ".toml", ".ini", ".md", ".yml", ".yaml", ".txt", ".cfg", ".example", ""}
+TOOL_CACHES = {".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
+
+
+def test_generated_suite_passes_every_test(project: Path) -> None:
+    expected = collected_count(project)
+    outcome = run_project_pytest(project, "-p", "no:randomly")
+
+    assert outcome.returncode == 0, outcome
+    assert summary_counts(outcome.output) == {"passed": expected}, outcome
+
+
+def test_default_project_has_the_guides_integration_tests(default_project: Path) -> None:
+    assert collected_count(default_project) >= 12
+    outcome = run_project_pytest(default_project, "tests/integration", "-p", "no:randomly")
+    assert summary_counts(outcome.output).get("passed", 0) >= 12, outcome
+
+
+def test_ruff_check_passes(project: Path) -> None:
+    outcome = run_in(project, "ruff", "check", ".")
+    assert outcome.returncode == 0, outcome
+
+
+def test_ruff_format_check_passes(project: Path) -> None:
+    outcome = run_in(project, "ruff", "format", "--check", ".")
+    assert outcome.returncode == 0, outcome
+
+
+def test_mypy_strict_passes(project: Path) -> None:
+    outcome = run_in(project, "mypy")
+    assert outcome.returncode == 0, outcome
+
+
+def test_no_unrendered_jinja_left(project: Path) -> None:
+    leftovers = []
+    for path in project.rglob("*"):
+        if TOOL_CACHES.isdisjoint(path.parts) and path.is_file() and path.suffix in TEXT_SUFFIXES:
+            text = path.read_text(encoding="utf-8")
+            if "{{" in text or "{%" in text or "{#" in text:
+                leftovers.append(str(path.relative_to(project)))
+    assert leftovers == []
+    assert not list(project.rglob("*.jinja"))
+
+
+@pytest.mark.parametrize("answers", [DEFAULT_ANSWERS, CUSTOM_ANSWERS], ids=["default", "custom"])
+def test_answers_file_records_every_answer(
+    answers: dict[str, Any], template_dir: Path, tmp_path: Path
+) -> None:
+    project = render(template_dir, tmp_path / "project", answers)
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+    for question, answer in answers.items():
+        assert recorded[question] == answer
+    questions = yaml.safe_load((template_dir / "copier.yml").read_text(encoding="utf-8"))
+    asked = {name for name in questions if not name.startswith("_")}
+    assert asked <= recorded.keys()
+
+
+def test_slug_is_derived_from_the_name(custom_project: Path) -> None:
+    recorded = yaml.safe_load((custom_project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert recorded["project_slug"] == "acme-billing-service-2"
+    assert 'name = "acme-billing-service-2"' in (custom_project / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_name": "   "}, "project_name is required"),
+        ({"project_name": "Ok", "project_slug": "Bad Slug"}, r"\^\[a-z\]\[a-z0-9-\]\*\$"),
+        ({"project_name": "Ok", "project_slug": "9lives"}, "must start with a lowercase letter"),
+        ({"project_name": "Ok", "author_email": "not-an-email"}, "name@example.com"),
+        ({"project_name": "Ok", "python_version": "3.9"}, r"'3.9' is not in \['3.11'"),
+    ],
+    ids=["empty-name", "slug-with-space", "slug-leading-digit", "bad-email", "old-python"],
+)
+def test_invalid_answers_are_rejected_with_what_is_allowed(
+    answers: dict[str, str], message: str, template_dir: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "project"
+    with pytest.raises(ValueError, match=message):
+        render(template_dir, destination, answers)
+    assert not destination.exists() or not any(destination.iterdir())
+
+
+def test_plain_copy_needs_no_trust(template_dir: Path) -> None:
+    settings = yaml.safe_load((template_dir / "copier.yml").read_text(encoding="utf-8"))
+    assert not {"_tasks", "_migrations", "_jinja_extensions"} & settings.keys()
