@@ -1,0 +1,28 @@
+"""The documentation site (mkdocs) describes the template as it is."""
+
+import re
+from typing import Any
+
+import yaml
+
+from tests.rendering import REPO_ROOT
+
+
+def test_options_page_documents_every_question_with_its_default_and_choices() -> None:
+    questions: dict[str, Any] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    asked = [name for name in questions if not name.startswith("_")]
+    lines = (REPO_ROOT / "docs/options.md").read_text(encoding="utf-8").splitlines()
+    rows = {line.split("`")[1]: line for line in lines if line.startswith("| `")}
+    explained = {
+        name for line in lines if line.startswith("## ") for name in re.findall(r"`(\w+)`", line)
+    }
+
+    assert list(rows) == asked
+    assert explained == set(asked)
+    for name in asked:
+        choices = questions[name].get("choices", [])
+        for value in choices.values() if isinstance(choices, dict) else choices:
+            assert f"`{value}`" in rows[name], (name, value)
+        default = questions[name].get("default")
+        if isinstance(default, str) and "{{" not in default:
+            assert f"`{default}`" in rows[name], (name, default)
