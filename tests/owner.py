@@ -46,7 +46,12 @@ OWNER_EDITS = (
         position="before",
     ),
     Edit("tests/conftest.py", NOTE_FIXTURE),
-    Edit("src/config.py", 'app_name: str = "notes-service"', old='app_name: str = "service"'),
+    Edit(
+        "src/config.py",
+        "    notes_page_size: int = 50\n",
+        old="    app_name: str =",
+        position="before",
+    ),
     Edit(
         "README.md",
         "## Team\n\nThe notes team owns this service; on call: #notes-oncall.\n\n",

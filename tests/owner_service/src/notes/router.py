@@ -2,6 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
 
+from src.config import get_settings
 from src.database import SessionDep
 from src.notes.schemas import NoteCreate, NoteRead
 from src.notes.service import NoteService
@@ -23,7 +24,8 @@ async def create_note(data: NoteCreate, service: NoteServiceDep) -> NoteRead:
 
 @router.get("/")
 async def list_notes(service: NoteServiceDep) -> list[NoteRead]:
-    return [NoteRead.model_validate(note) for note in await service.list()]
+    notes = await service.list(limit=get_settings().notes_page_size)
+    return [NoteRead.model_validate(note) for note in notes]
 
 
 @router.get("/{note_id}")

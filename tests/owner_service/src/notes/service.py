@@ -20,5 +20,5 @@ class NoteService:
     async def get(self, note_id: int) -> Note | None:
         return await self.session.get(Note, note_id)
 
-    async def list(self) -> Sequence[Note]:
-        return (await self.session.scalars(select(Note).order_by(Note.id))).all()
+    async def list(self, *, limit: int) -> Sequence[Note]:
+        return (await self.session.scalars(select(Note).order_by(Note.id).limit(limit))).all()
