@@ -4,6 +4,9 @@ import pytest
 
 from tests.rendering import CUSTOM_ANSWERS, DEFAULT_ANSWERS, render, snapshot_working_tree
 
+# Files the update tests copy into generated projects, not tests of this repository.
+collect_ignore = ["owner_service"]
+
 
 @pytest.fixture(scope="session")
 def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

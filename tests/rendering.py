@@ -29,12 +29,12 @@ CUSTOM_ANSWERS: dict[str, Any] = {
 }
 
 
-def snapshot_working_tree(dst: Path) -> Path:
+def snapshot_working_tree(dst: Path, *, dirs_exist_ok: bool = False) -> Path:
     """Copy the working tree (uncommitted changes included) to a plain folder.
 
     Copier renders a git repository at its latest tag; a plain folder is rendered as it is.
     """
-    shutil.copytree(REPO_ROOT, dst, ignore=_NOT_TEMPLATE)
+    shutil.copytree(REPO_ROOT, dst, ignore=_NOT_TEMPLATE, dirs_exist_ok=dirs_exist_ok)
     return dst
 
 

@@ -43,3 +43,20 @@ def test_generated_suite_fails_on_mutation(
 
     assert outcome.returncode == 1, outcome
     assert summary_counts(outcome.output).get("failed", 0) >= 1, outcome
+
+
+def test_generated_suite_fails_on_a_leftover_conflict(
+    default_project: Path, tmp_path: Path
+) -> None:
+    project = shutil.copytree(default_project, tmp_path / "unmerged")
+    readme = project / "README.md"
+    conflict = f"{'<' * 7} before updating\nours\n{'=' * 7}\ntheirs\n{'>' * 7} after updating\n"
+    readme.write_text(readme.read_text(encoding="utf-8") + conflict, encoding="utf-8")
+    (project / "src" / "main.py.rej").write_text("@@ -1 +1 @@\n-old\n+new\n", encoding="utf-8")
+
+    outcome = run_project_pytest(project, "-p", "no:randomly")
+
+    assert outcome.returncode == 1, outcome
+    assert summary_counts(outcome.output).get("failed") == 1, outcome
+    assert "README.md:" in outcome.output, outcome
+    assert "src/main.py.rej" in outcome.output, outcome

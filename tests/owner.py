@@ -1,0 +1,61 @@
+"""What a team does to its service after generating it: the changes an update must keep.
+
+Everything here is owner territory: a new domain with its own tests (tests/owner_service/),
+a fixture in tests/conftest.py, and small edits to the app, a setting and the README. The
+edits anchor on lines of the first released version that an owner would naturally edit next to.
+"""
+
+from pathlib import Path
+
+from tests.updating import Edit
+
+OWNER_SERVICE = Path(__file__).parent / "owner_service"
+
+NOTE_FIXTURE = '''
+
+@pytest.fixture
+async def note(async_client: AsyncClient) -> dict[str, Any]:
+    """A note created through the API."""
+    response = await async_client.post("/api/v1/notes/", json={"title": "Todo", "body": "Tea"})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+'''
+
+OWNER_EDITS = (
+    *(
+        Edit(path.relative_to(OWNER_SERVICE).as_posix(), path.read_text(encoding="utf-8"))
+        for path in sorted(OWNER_SERVICE.rglob("*.py"))
+    ),
+    Edit(
+        "src/main.py",
+        "from src.notes.router import router as notes_router\n",
+        old="from src.users.router import",
+        position="before",
+    ),
+    Edit(
+        "src/main.py",
+        '\napp.include_router(notes_router, prefix="/api/v1")',
+        old='app.include_router(users_router, prefix="/api/v1")',
+        position="after",
+    ),
+    Edit(
+        "tests/conftest.py",
+        "from typing import Any\n\nimport pytest\nfrom httpx import AsyncClient\n\n",
+        old="pytest_plugins =",
+        position="before",
+    ),
+    Edit("tests/conftest.py", NOTE_FIXTURE),
+    Edit(
+        "src/config.py",
+        "    notes_page_size: int = 50\n",
+        old="    app_name: str =",
+        position="before",
+    ),
+    Edit(
+        "README.md",
+        "## Team\n\nThe notes team owns this service; on call: #notes-oncall.\n\n",
+        old="## Setup\n",
+        position="before",
+    ),
+)

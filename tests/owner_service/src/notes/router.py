@@ -1,0 +1,36 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+
+from src.config import get_settings
+from src.database import SessionDep
+from src.notes.schemas import NoteCreate, NoteRead
+from src.notes.service import NoteService
+
+router = APIRouter(prefix="/notes", tags=["notes"])
+
+
+def get_note_service(session: SessionDep) -> NoteService:
+    return NoteService(session)
+
+
+NoteServiceDep = Annotated[NoteService, Depends(get_note_service)]
+
+
+@router.post("/", status_code=status.HTTP_201_CREATED)
+async def create_note(data: NoteCreate, service: NoteServiceDep) -> NoteRead:
+    return NoteRead.model_validate(await service.create(data))
+
+
+@router.get("/")
+async def list_notes(service: NoteServiceDep) -> list[NoteRead]:
+    notes = await service.list(limit=get_settings().notes_page_size)
+    return [NoteRead.model_validate(note) for note in notes]
+
+
+@router.get("/{note_id}")
+async def get_note(note_id: int, service: NoteServiceDep) -> NoteRead:
+    note = await service.get(note_id)
+    if note is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Note {note_id} not found")
+    return NoteRead.model_validate(note)

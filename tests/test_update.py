@@ -1,0 +1,208 @@
+"""`copier update` on services that were generated long ago and changed by their owners since.
+
+Every test works on its own throwaway git repository of the template, where versions are tags:
+generate from an older one, commit, make the owner's changes, commit, update to a newer one.
+"""
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import pytest
+import yaml
+from copier import run_copy
+from packaging.version import Version
+
+from tests.owner import OWNER_EDITS
+from tests.rendering import (
+    DEFAULT_ANSWERS,
+    REPO_ROOT,
+    collected_count,
+    run_in,
+    run_project_pytest,
+    summary_counts,
+)
+from tests.updating import (
+    Edit,
+    TemplateRepository,
+    apply_edits,
+    assert_merged_cleanly,
+    commit_all,
+    find_conflicts,
+    generate,
+    missing_edits,
+    template_files,
+    update,
+)
+
+RELEASES: dict[str, str] = tomllib.loads((REPO_ROOT / "releases.toml").read_text())["releases"]
+
+# The harness of the "newer version" in tests 1 and 2: a changed fixture body, a new fixture
+# and a new template-owned file. Paths are relative to the generated project.
+CONTRACT_TEST = '''"""What tests can rely on from the harness."""
+
+from httpx import AsyncClient
+
+
+async def test_client_calls_the_app_in_process(async_client: AsyncClient) -> None:
+    assert str(async_client.base_url) == "http://app.test"
+
+
+async def test_database_dialect_is_named(database_dialect: str) -> None:
+    assert database_dialect in {"sqlite", "postgresql"}
+'''
+DIALECT_FIXTURE = '''
+
+@pytest.fixture(scope="session")
+def database_dialect(async_engine: AsyncEngine) -> str:
+    """The test database's dialect name ("sqlite", "postgresql"), for dialect-specific tests."""
+    return async_engine.dialect.name
+'''
+HARNESS_CHANGE = (
+    Edit("tests/harness/fixtures.py", 'base_url="http://app.test"', old='base_url="http://test"'),
+    Edit("tests/harness/fixtures.py", DIALECT_FIXTURE),
+    Edit("tests/harness/test_harness_contract.py", CONTRACT_TEST),
+)
+# An owner who changed the very line HARNESS_CHANGE changes.
+CONFLICTING_EDIT = Edit(
+    "tests/harness/fixtures.py", 'base_url="http://api.test"', old='base_url="http://test"'
+)
+
+
+@pytest.fixture
+def template(tmp_path: Path) -> TemplateRepository:
+    return TemplateRepository(tmp_path / "template")
+
+
+def release_working_tree(template: TemplateRepository, version: str) -> str:
+    template.replace_with_working_tree()
+    return template.release(version, "The working tree")
+
+
+def release_harness_change(template: TemplateRepository, version: str) -> str:
+    apply_edits(template.path / "template", HARNESS_CHANGE)
+    return template.release(version, "Harness: new fixture, changed fixture, new file")
+
+
+def owner_project(template: TemplateRepository, version: str, destination: Path) -> Path:
+    project = generate(template, version, destination, DEFAULT_ANSWERS)
+    apply_edits(project, OWNER_EDITS)
+    commit_all(project, "Add the notes domain, a fixture, team README, service name")
+    return project
+
+
+def fresh_render(template: TemplateRepository, version: str, destination: Path) -> Path:
+    run_copy(
+        str(template.path),
+        str(destination),
+        data=DEFAULT_ANSWERS,
+        vcs_ref=version,
+        defaults=True,
+        quiet=True,
+        unsafe=False,
+    )
+    return destination
+
+
+def recorded_version(project: Path) -> str:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    commit: str = answers["_commit"]
+    return commit
+
+
+def assert_project_checks_pass(project: Path) -> None:
+    expected = collected_count(project)
+    outcome = run_project_pytest(project, "-p", "no:randomly")
+    assert summary_counts(outcome.output) == {"passed": expected}, outcome
+    for command in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
+        outcome = run_in(project, *command)
+        assert outcome.returncode == 0, outcome
+
+
+def report_update_time(version_from: str, version_to: str, seconds: float) -> None:
+    print(f"copier update {version_from} -> {version_to}: {seconds:.2f} s")
+
+
+def test_owner_changes_merge_cleanly_with_a_harness_change(
+    template: TemplateRepository, tmp_path: Path
+) -> None:
+    older = release_working_tree(template, "1.0.0")
+    newer = release_harness_change(template, "1.1.0")
+    project = owner_project(template, older, tmp_path / "service")
+
+    seconds = update(project, newer)
+    report_update_time(older, newer, seconds)
+
+    assert_merged_cleanly(project)
+    assert recorded_version(project) == newer
+    assert missing_edits(project, HARNESS_CHANGE) == []
+    newer_render = fresh_render(template, newer, tmp_path / "newer")
+    assert template_files(project, "tests/harness") == template_files(newer_render, "tests/harness")
+    assert missing_edits(project, OWNER_EDITS) == []
+    assert_project_checks_pass(project)
+    contract = run_project_pytest(project, "tests/harness/test_harness_contract.py")
+    assert summary_counts(contract.output) == {"passed": 2}, contract
+
+
+@pytest.mark.parametrize("mode", ["inline", "rej"])
+def test_conflicting_owner_edit_is_reported_and_kept(
+    mode: Literal["inline", "rej"], template: TemplateRepository, tmp_path: Path
+) -> None:
+    older = release_working_tree(template, "1.0.0")
+    newer = release_harness_change(template, "1.1.0")
+    project = owner_project(template, older, tmp_path / "service")
+    CONFLICTING_EDIT.apply(project)
+    commit_all(project, "Point the test client at our own host name")
+
+    seconds = update(project, newer, conflict=mode)
+    report_update_time(older, newer, seconds)
+
+    conflicts = find_conflicts(project)
+    fixtures = "tests/harness/fixtures.py"
+    if mode == "inline":
+        assert conflicts.unmerged == [fixtures], conflicts
+        assert {where.split(":")[0] for where in conflicts.markers} == {fixtures}, conflicts
+        kept_in = project / fixtures
+    else:
+        assert conflicts.rejected == [f"{fixtures}.rej"], conflicts
+        kept_in = project / f"{fixtures}.rej"
+    with pytest.raises(AssertionError, match=fixtures):
+        assert_merged_cleanly(project)
+    assert CONFLICTING_EDIT.new in kept_in.read_text(encoding="utf-8")
+    assert missing_edits(project, OWNER_EDITS) == []
+    # The generated project's own suite refuses the unfinished merge too: markers in Python
+    # break the import, a .rej file fails its conflict check.
+    suite = run_project_pytest(project, "-p", "no:randomly")
+    assert suite.returncode != 0, suite
+    assert fixtures in suite.output, suite
+
+
+@pytest.mark.parametrize("version", sorted(RELEASES, key=Version))
+def test_update_from_a_release_to_the_current_tree(
+    version: str, template: TemplateRepository, tmp_path: Path
+) -> None:
+    template.replace_with_commit(RELEASES[version])
+    template.release(version, f"Release {version}")
+    current = release_working_tree(template, f"{max(RELEASES, key=Version)}.post1")
+    project = owner_project(template, version, tmp_path / "service")
+
+    seconds = update(project, current)
+    report_update_time(version, current, seconds)
+
+    assert_merged_cleanly(project)
+    assert recorded_version(project) == current
+    current_render = fresh_render(template, current, tmp_path / "current")
+    assert template_files(project, "tests/harness") == template_files(
+        current_render, "tests/harness"
+    )
+    assert missing_edits(project, OWNER_EDITS) == []
+    assert_project_checks_pass(project)
+
+
+def test_every_release_is_in_the_changelog() -> None:
+    changelog = (REPO_ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    for version, commit in RELEASES.items():
+        heading = f"## [{version}]"
+        assert heading in changelog
+        section = changelog.split(heading, 1)[1].split("\n## [", 1)[0]
+        assert commit in section, f"CHANGELOG.md must name the commit of {version}"
