@@ -39,7 +39,9 @@ start() {
     fi
     rm -rf "$STATE_DIR"
     mkdir -p "$STATE_DIR"
-    [ "$(id -u)" -eq 0 ] && chown "$RUN_AS" "$STATE_DIR"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown "$RUN_AS" "$STATE_DIR"
+    fi
     local port
     port="$(free_port)"
     as_server_user "$PG_BIN/initdb" -D "$STATE_DIR/data" -U postgres --auth=trust \
