@@ -32,10 +32,8 @@ class UnsafeTestDatabaseError(Exception):
     """The URL does not name a database the tests may empty; nothing was touched."""
 
 
-class TestDatabaseUnreachableError(Exception):
+class DatabaseUnreachableError(Exception):
     """The test database server did not answer."""
-
-    __test__ = False  # a class named Test* is not a test class
 
 
 def test_database_url() -> URL:
@@ -167,7 +165,7 @@ async def check_server_reachable(url: URL) -> None:
             await connection.execute(text("SELECT 1"))
     except (OSError, SQLAlchemyError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise TestDatabaseUnreachableError(
+        raise DatabaseUnreachableError(
             f"Cannot reach the test database server at {url.host or 'localhost'}:"
             f"{url.port or DEFAULT_PORTS['postgresql']} ({reason}). Start PostgreSQL "
             "(`docker compose up -d db` starts one where the project has a compose.yaml), or "

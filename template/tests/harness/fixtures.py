@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from src.database import get_sessionmaker
 from src.main import app
 from tests.harness.database import (
-    TestDatabaseUnreachableError,
+    DatabaseUnreachableError,
     UnsafeTestDatabaseError,
     check_configured_test_database,
     check_server_reachable,
@@ -45,7 +45,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         url = test_database_url()
         check_configured_test_database(url)
         asyncio.run(check_server_reachable(url))
-    except (UnsafeTestDatabaseError, TestDatabaseUnreachableError) as error:
+    except (UnsafeTestDatabaseError, DatabaseUnreachableError) as error:
         raise pytest.UsageError(str(error)) from None
 
 
