@@ -6,6 +6,7 @@ from sqlalchemy import make_url
 from tests.harness.database import (
     UnsafeTestDatabaseError,
     check_is_test_database,
+    configured_test_database_url,
     worker_database_url,
 )
 
@@ -49,6 +50,12 @@ def test_refuses_the_apps_own_database() -> None:
 def test_a_remote_server_needs_explicit_permission() -> None:
     remote = make_url("postgresql+asyncpg://app:secret@db.internal/shop_test")
     check_is_test_database(remote, APP, allow_remote=True)
+
+
+def test_a_malformed_test_database_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_DATABASE_URL", "localhost/shop_test")
+    with pytest.raises(UnsafeTestDatabaseError, match="not a database URL"):
+        configured_test_database_url()
 
 
 def test_the_refusal_does_not_show_the_password() -> None:

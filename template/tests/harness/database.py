@@ -36,7 +36,7 @@ class DatabaseUnreachableError(Exception):
     """The test database server did not answer."""
 
 
-def test_database_url() -> URL:
+def configured_test_database_url() -> URL:
     configured = os.environ.get("TEST_DATABASE_URL")
     if not configured:
         return default_test_database_url()

@@ -29,8 +29,8 @@ from tests.harness.database import (
     UnsafeTestDatabaseError,
     check_configured_test_database,
     check_server_reachable,
+    configured_test_database_url,
     open_test_database,
-    test_database_url,
 )
 
 
@@ -42,7 +42,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
     try:
-        url = test_database_url()
+        url = configured_test_database_url()
         check_configured_test_database(url)
         asyncio.run(check_server_reachable(url))
     except (UnsafeTestDatabaseError, DatabaseUnreachableError) as error:
@@ -53,7 +53,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 async def async_engine() -> AsyncIterator[AsyncEngine]:
     """The test database engine; the schema is migrated once per test session (and worker)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    async with open_test_database(test_database_url(), worker) as engine:
+    async with open_test_database(configured_test_database_url(), worker) as engine:
         yield engine
 
 
