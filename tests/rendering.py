@@ -5,12 +5,14 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from copier import run_copy
+from sqlalchemy import make_url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,6 +29,7 @@ CUSTOM_ANSWERS: dict[str, Any] = {
     "author_email": "zoe.mueller@acme-billing.example.org",
     "python_version": "3.12",
 }
+POSTGRESQL_ANSWERS: dict[str, Any] = {"project_name": "Acme Orders", "database": "postgresql"}
 
 
 def snapshot_working_tree(dst: Path, *, dirs_exist_ok: bool = False) -> Path:
@@ -93,6 +96,14 @@ def summary_counts(output: str) -> dict[str, int]:
         return {}
     counts = re.findall(r"(\d+) (passed|failed|errors?|skipped|xfailed)", closing[-1])
     return {word: int(number) for number, word in counts}
+
+
+def postgres_test_env(server_url: str) -> dict[str, str]:
+    """A project environment whose TEST_DATABASE_URL names a new `*_test` database on the
+    meta-suite's server (the generated harness creates it)."""
+    database = f"meta_{uuid.uuid4().hex[:12]}_test"
+    url = make_url(server_url).set(drivername="postgresql+asyncpg", database=database)
+    return project_env(TEST_DATABASE_URL=url.render_as_string(hide_password=False))
 
 
 def collected_count(project: Path, env: Mapping[str, str] | None = None) -> int:

@@ -32,6 +32,12 @@ def mutate(project: Path, tmp_path: Path, relative: str, old: str, new: str) -> 
             "await transaction.commit()",
             id="harness-commits-the-outer-transaction",
         ),
+        pytest.param(
+            "tests/harness/database.py",
+            'if not name.endswith("_test"):',
+            "if False:  # mutation: any database name is accepted",
+            id="guard-accepts-any-name",
+        ),
     ],
 )
 def test_generated_suite_fails_on_mutation(

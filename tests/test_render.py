@@ -20,9 +20,9 @@ TEXT_SUFFIXES = {".py", ".toml", ".ini", ".md", ".yml", ".yaml", ".txt", ".cfg",
 TOOL_CACHES = {".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 
 
-def test_generated_suite_passes_every_test(project: Path) -> None:
-    expected = collected_count(project)
-    outcome = run_project_pytest(project, "-p", "no:randomly")
+def test_generated_suite_passes_every_test(project: Path, suite_env: dict[str, str]) -> None:
+    expected = collected_count(project, env=suite_env)
+    outcome = run_project_pytest(project, "-p", "no:randomly", env=suite_env)
 
     assert outcome.returncode == 0, outcome
     assert summary_counts(outcome.output) == {"passed": expected}, outcome

@@ -1,18 +1,238 @@
-"""Which database the tests run against, and how its engine is made."""
+"""Which database the tests run against, the guard that refuses any other, and its lifecycle.
+
+`TEST_DATABASE_URL` chooses the database. Without it, a SQLite app tests on in-memory SQLite
+and a PostgreSQL app on its default database with `_test` appended. Before anything is created
+or dropped, `check_is_test_database` must accept the URL. Under pytest-xdist every worker works
+in a database of its own (`<name>_gw0_test`, ...), created for the run and dropped after it.
+"""
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import URL, Connection, MetaData, TextClause, make_url, text
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
+from src.config import DEFAULT_DATABASE_URL, get_settings
 from src.database import create_engine
+from tests.harness.migrations import upgrade_to_head
 
-DEFAULT_TEST_DATABASE_URL = "sqlite+aiosqlite:///:memory:"
+SQLITE_TEST_DATABASE_URL = "sqlite+aiosqlite:///:memory:"
+ALLOW_REMOTE_VARIABLE = "TEST_DATABASE_ALLOW_REMOTE"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+DEFAULT_PORTS = {"postgresql": 5432}
+SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
+CONNECT_TIMEOUT_SECONDS = 5
 
 
-def test_database_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL
+class UnsafeTestDatabaseError(Exception):
+    """The URL does not name a database the tests may empty; nothing was touched."""
 
 
-def create_test_engine(url: str) -> AsyncEngine:
+class DatabaseUnreachableError(Exception):
+    """The test database server did not answer."""
+
+
+def configured_test_database_url() -> URL:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if not configured:
+        return default_test_database_url()
+    try:
+        return make_url(configured)
+    except ArgumentError:
+        raise UnsafeTestDatabaseError(
+            f"TEST_DATABASE_URL is not a database URL: {configured!r}; expected for example "
+            "postgresql+asyncpg://postgres:postgres@localhost:5432/my_service_test"
+        ) from None
+
+
+def default_test_database_url() -> URL:
+    app_default = make_url(DEFAULT_DATABASE_URL)
+    if app_default.get_backend_name() == "sqlite":
+        return make_url(SQLITE_TEST_DATABASE_URL)
+    return app_default.set(database=f"{app_default.database}_test")
+
+
+def create_test_engine(url: URL) -> AsyncEngine:
     # The production engine factory, so the tests run with the app's own engine settings.
-    return create_engine(url)
+    return create_engine(url.render_as_string(hide_password=False))
+
+
+def is_in_memory(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def database_name(url: URL) -> str:
+    """The name the guard judges: the database on a server, the file's stem for SQLite."""
+    if url.get_backend_name() == "sqlite":
+        return Path(url.database or "").stem
+    return url.database or ""
+
+
+def same_database(first: URL, second: URL) -> bool:
+    if first.get_backend_name() != second.get_backend_name():
+        return False
+    if first.get_backend_name() == "sqlite":
+        return Path(first.database or "").resolve() == Path(second.database or "").resolve()
+    return _server_identity(first) == _server_identity(second)
+
+
+def _server_identity(url: URL) -> tuple[str, int | None, str | None]:
+    host = "localhost" if url.host in (None, "", *LOCAL_HOSTS) else str(url.host)
+    return host, url.port or DEFAULT_PORTS.get(url.get_backend_name()), url.database
+
+
+def check_is_test_database(url: URL, app_url: URL, *, allow_remote: bool = False) -> None:
+    """Refuse, with the reason, any database that is not clearly a throwaway test database."""
+    if url.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise UnsafeTestDatabaseError(
+            f"TEST_DATABASE_URL uses {url.get_backend_name()!r}; the harness supports "
+            "SQLite and PostgreSQL (postgresql+asyncpg://...)."
+        )
+    if is_in_memory(url):
+        return
+    shown = url.render_as_string(hide_password=True)
+    refusal = f"Refusing to run the tests against {shown}:"
+    name = database_name(url)
+    if not name.endswith("_test"):
+        raise UnsafeTestDatabaseError(
+            f"{refusal} its name {name!r} does not end in '_test'. The tests empty their "
+            f"database; point TEST_DATABASE_URL at a test database such as {name or 'app'}_test."
+        )
+    if same_database(url, app_url):
+        raise UnsafeTestDatabaseError(
+            f"{refusal} it is the app's own database (DATABASE_URL). Use a separate test database."
+        )
+    is_remote = url.get_backend_name() != "sqlite" and url.host not in (None, "", *LOCAL_HOSTS)
+    if is_remote and not allow_remote:
+        raise UnsafeTestDatabaseError(
+            f"{refusal} its host {url.host!r} is not this machine. If it is a throwaway "
+            f"server, allow it explicitly with {ALLOW_REMOTE_VARIABLE}=1."
+        )
+
+
+def check_configured_test_database(url: URL) -> None:
+    """The guard, applied to `url` with this environment's DATABASE_URL and permissions."""
+    check_is_test_database(
+        url,
+        make_url(get_settings().database_url),
+        allow_remote=os.environ.get(ALLOW_REMOTE_VARIABLE) == "1",
+    )
+
+
+def worker_database_url(url: URL, worker: str | None) -> URL:
+    """Each pytest-xdist worker (gw0, gw1, ...) gets a database of its own, still `*_test`."""
+    if worker is None or is_in_memory(url):
+        return url
+    name = f"{database_name(url).removesuffix('_test')}_{worker}_test"
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        return url.set(database=str(path.with_name(name + path.suffix)))
+    return url.set(database=name)
+
+
+def drop_all_tables(connection: Connection) -> None:
+    """Drop every table in the database, whatever an interrupted earlier run left behind."""
+    existing = MetaData()
+    existing.reflect(connection)
+    existing.drop_all(connection)
+
+
+@asynccontextmanager
+async def _maintenance_connection(url: URL) -> AsyncIterator[AsyncConnection]:
+    """An AUTOCOMMIT connection to the server's `postgres` database (CREATE DATABASE needs it)."""
+    engine = create_async_engine(
+        url.set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
+
+
+async def check_server_reachable(url: URL) -> None:
+    if url.get_backend_name() == "sqlite":
+        return
+    try:
+        async with _maintenance_connection(url) as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OSError, SQLAlchemyError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DatabaseUnreachableError(
+            f"Cannot reach the test database server at {url.host or 'localhost'}:"
+            f"{url.port or DEFAULT_PORTS['postgresql']} ({reason}). Start PostgreSQL "
+            "(`docker compose up -d db` starts one where the project has a compose.yaml), or "
+            "point TEST_DATABASE_URL at a running server, e.g. "
+            "postgresql+asyncpg://postgres:postgres@localhost:5432/my_service_test"
+        ) from None
+
+
+async def create_database(url: URL, *, replace: bool) -> None:
+    """Create the database unless it exists; `replace` starts from a new, empty one."""
+    if url.get_backend_name() == "sqlite":
+        if replace:
+            _remove_sqlite_file(url)
+        return
+    async with _maintenance_connection(url) as connection:
+        if replace:
+            await connection.execute(_drop_database_statement(connection, url))
+        exists = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+        )
+        if not exists:
+            await connection.execute(text(f"CREATE DATABASE {_quoted(connection, url)}"))
+
+
+async def drop_database(url: URL) -> None:
+    if url.get_backend_name() == "sqlite":
+        _remove_sqlite_file(url)
+        return
+    async with _maintenance_connection(url) as connection:
+        await connection.execute(_drop_database_statement(connection, url))
+
+
+def _remove_sqlite_file(url: URL) -> None:
+    Path(url.database or "").unlink(missing_ok=True)
+
+
+def _drop_database_statement(connection: AsyncConnection, url: URL) -> TextClause:
+    # FORCE ends connections a crashed earlier run may have left open (PostgreSQL 13+).
+    return text(f"DROP DATABASE IF EXISTS {_quoted(connection, url)} WITH (FORCE)")
+
+
+def _quoted(connection: AsyncConnection, url: URL) -> str:
+    return connection.dialect.identifier_preparer.quote(url.database or "")
+
+
+@asynccontextmanager
+async def open_test_database(base_url: URL, worker: str | None) -> AsyncIterator[AsyncEngine]:
+    """The engine of this test session's database, its schema built from the migrations.
+
+    The guard runs first, on the configured URL and on the worker's, before anything is
+    created or dropped. A worker's database is made for the run and dropped after it; the
+    configured database is created if missing and left empty.
+    """
+    check_configured_test_database(base_url)
+    url = worker_database_url(base_url, worker)
+    check_configured_test_database(url)
+    own_database = url != base_url
+    await create_database(url, replace=own_database)
+    engine = create_test_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(drop_all_tables)
+            await connection.run_sync(upgrade_to_head)
+        yield engine
+        async with engine.begin() as connection:
+            await connection.run_sync(drop_all_tables)
+    finally:
+        await engine.dispose()
+        if own_database:
+            await drop_database(url)

@@ -1,13 +1,15 @@
 """The guide's fixtures, with per-test transaction rollback underneath.
 
-One engine and one schema serve the whole test session. Each test runs inside an outer
-transaction on a single connection that is rolled back at teardown. The app keeps its own
-`get_session_db` (commit on success, rollback on error); only the session *factory* is swapped
-for one bound to the test's connection, where every commit becomes a savepoint release and
-every rollback a rollback to the savepoint. A handler that forgets to commit loses its writes,
-exactly as in production, and the test sees it.
+One engine and one schema (built by the migrations) serve the whole test session. Each test
+runs inside an outer transaction on a single connection that is rolled back at teardown. The
+app keeps its own `get_session_db` (commit on success, rollback on error); only the session
+*factory* is swapped for one bound to the test's connection, where every commit becomes a
+savepoint release and every rollback a rollback to the savepoint. A handler that forgets to
+commit loses its writes, exactly as in production, and the test sees it.
 """
 
+import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -20,21 +22,39 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 
-from src.database import Base, get_sessionmaker
+from src.database import get_sessionmaker
 from src.main import app
-from tests.harness.database import create_test_engine, test_database_url
+from tests.harness.database import (
+    DatabaseUnreachableError,
+    UnsafeTestDatabaseError,
+    check_configured_test_database,
+    check_server_reachable,
+    configured_test_database_url,
+    open_test_database,
+)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop with one clear message on an unsafe or unreachable test database.
+
+    Runs once, in the main process (xdist workers start after it), before any test.
+    """
+    if hasattr(session.config, "workerinput"):
+        return
+    try:
+        url = configured_test_database_url()
+        check_configured_test_database(url)
+        asyncio.run(check_server_reachable(url))
+    except (UnsafeTestDatabaseError, DatabaseUnreachableError) as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 @pytest.fixture(scope="session")
 async def async_engine() -> AsyncIterator[AsyncEngine]:
-    """The test database engine, with the schema created once per test session."""
-    engine = create_test_engine(test_database_url())
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    yield engine
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.drop_all)
-    await engine.dispose()
+    """The test database engine; the schema is migrated once per test session (and worker)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    async with open_test_database(configured_test_database_url(), worker) as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -1,0 +1,53 @@
+"""Alembic environment: runs migrations on the app's database with the app's async engine.
+
+From the command line (`alembic upgrade head`) it connects to `DATABASE_URL`. The test harness
+passes its own connection in `config.attributes["connection"]` and the migrations run on it.
+"""
+
+import asyncio
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import Connection
+
+import src.models  # noqa: F401  (registers every model on Base.metadata)
+from src.config import get_settings
+from src.database import Base, create_engine
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things: autogenerate "batch" (copy-and-move) operations there.
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_migrations_on_app_database() -> None:
+    engine = create_engine(get_settings().database_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run_migrations)
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    if context.is_offline_mode():
+        raise SystemExit("Offline (--sql) migrations are not supported: run them on a database.")
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        run_migrations(connection)
+        return
+    if config.config_file_name is not None:
+        fileConfig(config.config_file_name, disable_existing_loggers=False)
+    asyncio.run(run_migrations_on_app_database())
+
+
+main()
