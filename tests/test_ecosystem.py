@@ -189,7 +189,7 @@ def test_dockerfile_copies_only_what_the_project_has(any_project: Path) -> None:
     sources = copied_sources(any_project)
     readme = (any_project / "README.md").read_text(encoding="utf-8")
 
-    assert sources == ["pyproject.toml", "uv.lock", "src"]
+    assert sources == ["pyproject.toml", "uv.lock", "src", "alembic.ini", "migrations"]
     for source in sources:
         # uv.lock is written by the first `uv sync`, which the README tells the owner to commit.
         exists = (any_project / source).exists() or (source == "uv.lock" and "uv.lock" in readme)
