@@ -22,11 +22,18 @@ async def note(async_client: AsyncClient) -> dict[str, Any]:
     return created
 '''
 
-OWNER_EDITS = (
-    *(
+
+def owner_files(under: str) -> tuple[Edit, ...]:
+    root = OWNER_SERVICE / under
+    return tuple(
         Edit(path.relative_to(OWNER_SERVICE).as_posix(), path.read_text(encoding="utf-8"))
-        for path in sorted(OWNER_SERVICE.rglob("*.py"))
-    ),
+        for path in sorted(root.rglob("*.py"))
+    )
+
+
+OWNER_EDITS = (
+    *owner_files("src"),
+    *owner_files("tests"),
     Edit(
         "src/main.py",
         "from src.notes.router import router as notes_router\n",
@@ -58,4 +65,18 @@ OWNER_EDITS = (
         old="## Setup\n",
         position="before",
     ),
+)
+
+# Since 1.0.0 the schema comes from Alembic: an owner's new table needs its model registered
+# in src/models.py and a migration. Projects generated before that do this once after updating
+# (the manual steps of 1.0.0 in the CHANGELOG).
+SCHEMA_EDITS = (
+    *owner_files("migrations"),
+    Edit(
+        "src/models.py",
+        "from src.notes.models import Note\n",
+        old="from src.users.models import User",
+        position="before",
+    ),
+    Edit("src/models.py", '__all__ = ["Note", "User"]', old='__all__ = ["User"]'),
 )

@@ -49,7 +49,7 @@ def uv_executable() -> str:
     return found
 
 
-def postgres_test_url(database: str) -> str:
+def fresh_postgres_url(database: str) -> str:
     """A fresh, empty `<database>` on the server META_POSTGRES_URL points to."""
     admin_url = os.environ.get("META_POSTGRES_URL")
     if not admin_url:
@@ -57,7 +57,6 @@ def postgres_test_url(database: str) -> str:
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
-    assert database.endswith("_test")
     admin = make_url(admin_url)
 
     async def recreate() -> None:
@@ -84,7 +83,9 @@ def fresh_env(database: str, test_database: str) -> dict[str, str]:
         entry for entry in env["PATH"].split(os.pathsep) if not entry.startswith(sys.prefix)
     )
     if database == "postgresql":
-        env["TEST_DATABASE_URL"] = env["DATABASE_URL"] = postgres_test_url(test_database)
+        # Two databases, as in real life: the guard refuses to test on the app's own one.
+        env["TEST_DATABASE_URL"] = fresh_postgres_url(test_database)
+        env["DATABASE_URL"] = fresh_postgres_url(test_database.removesuffix("_test"))
     return env
 
 
