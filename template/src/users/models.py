@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import CheckConstraint, DateTime, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.database import Base
@@ -11,6 +11,9 @@ NAME_MAX_LENGTH = 100
 
 class User(Base):
     __tablename__ = "users"
+    # Emails are unique regardless of letter case: stored in lower case (enforced here, not only
+    # by the API schema), so the plain unique constraint on `email` covers every spelling.
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)

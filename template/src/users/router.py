@@ -1,20 +1,22 @@
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
+from src.errors import error_responses
 from src.users.dependencies import UserServiceDep
 from src.users.exceptions import EmailAlreadyRegisteredError, UserNotFoundError
 from src.users.schemas import UserCreate, UserRead, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+# Any operation can reject its input: 400 for a body that cannot be decoded, 422 for invalid
+# values; both in the shared error shape of src/errors.py.
+router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(400, 422))
 
 MAX_PAGE_SIZE = 100
 MAX_BIGINT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are rejected with 422
 UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
-Responses = dict[int | str, dict[str, Any]]
-NOT_FOUND: Responses = {status.HTTP_404_NOT_FOUND: {"description": "User not found"}}
-CONFLICT: Responses = {status.HTTP_409_CONFLICT: {"description": "Email already registered"}}
+NOT_FOUND = error_responses(status.HTTP_404_NOT_FOUND)
+CONFLICT = error_responses(status.HTTP_409_CONFLICT)
 
 
 @router.get("/")
