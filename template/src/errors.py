@@ -1,12 +1,12 @@
-"""One JSON shape for every error response, documented in docs/errors.md.
+"""One JSON shape for every error response, documented in docs/errors.md:
 
-    {"detail": "<what went wrong, for people>", "errors": [{"loc": [...], "msg": "...", "type": "..."}]}
+    {"detail": "<what went wrong>", "errors": [{"loc": [...], "msg": "...", "type": "..."}]}
 
 `detail` is always a string; `errors` lists the offending fields of a 422 and is empty otherwise.
 """
 
-from http import HTTPStatus
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -46,27 +46,22 @@ def error_response(
     return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
-    return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
-
-
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    # Only location, message and type: echoing the rejected input could leak it or be huge.
-    errors = [
-        FieldError(loc=list(error["loc"]), msg=error["msg"], type=error["type"])
-        for error in exc.errors()
-    ]
-    return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "Invalid request", errors)
-
-
-async def _unexpected_error(_request: Request, _exc: Exception) -> JSONResponse:
-    # The traceback goes to the server log (the exception is re-raised); the client learns nothing.
-    return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error")
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return error_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Only location, message and type: echoing the rejected input could leak it or be huge.
+        errors = [
+            FieldError(loc=list(error["loc"]), msg=error["msg"], type=error["type"])
+            for error in exc.errors()
+        ]
+        return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "Invalid request", errors)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_request: Request, _exc: Exception) -> JSONResponse:
+        # The traceback goes to the server log (the exception is re-raised); the client gets
+        # nothing that could help an attacker.
+        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error")

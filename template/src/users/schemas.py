@@ -26,7 +26,8 @@ Email = Annotated[EmailStr, AfterValidator(str.lower)]
 
 
 def _as_utc(value: datetime) -> datetime:
-    # SQLite returns naive timestamps (its CURRENT_TIMESTAMP is UTC); the API always sends an offset.
+    # SQLite returns naive timestamps (its CURRENT_TIMESTAMP is UTC); the API always gives an
+    # offset, as the OpenAPI `date-time` format requires.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
@@ -44,7 +45,7 @@ def _update_schema(schema: dict[str, Any]) -> None:
     # `null` is refused (see UserUpdate), so the OpenAPI schema must not offer it either.
     schema["minProperties"] = 1
     for field, definition in schema["properties"].items():
-        (accepted,) = [variant for variant in definition.pop("anyOf") if variant != {"type": "null"}]
+        (accepted,) = [kind for kind in definition.pop("anyOf") if kind != {"type": "null"}]
         definition.pop("default")
         schema["properties"][field] = definition | accepted
 

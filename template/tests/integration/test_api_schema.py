@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from httpx import AsyncClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from httpx import AsyncClient
 from pydantic import TypeAdapter, ValidationError
 from schemathesis import GenerationMode
 
