@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
+from email_validator import validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -20,9 +21,21 @@ _PRINTABLE = r"[^\x00-\x1f\x7f-\x9f]"
 NAME_PATTERN = rf"^{_VISIBLE}(?:{_PRINTABLE}*{_VISIBLE})?$"
 
 Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH, pattern=NAME_PATTERN)]
-# Addresses are compared without regard to letter case: stored in lower case, which the
-# database also enforces (see User.__table_args__), so its unique constraint covers the rule.
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
+
+
+def _canonical_email(address: str) -> str:
+    """One spelling per mailbox: ASCII (internationalised domains in their xn-- form), lower case.
+
+    Letter case is ignored: addresses are stored in lower case, which the database enforces too
+    (see User.__table_args__), so its unique constraint covers every spelling.
+    """
+    ascii_address = validate_email(address, check_deliverability=False).ascii_email
+    if ascii_address is None:
+        raise ValueError("the part before the @ must be ASCII")
+    return ascii_address.lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_canonical_email)]
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -79,6 +92,6 @@ class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    email: EmailStr
+    email: Email
     name: str
     created_at: UtcDatetime

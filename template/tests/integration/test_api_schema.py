@@ -9,19 +9,23 @@ rejected, valid input accepted.
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from httpx import AsyncClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
-from schemathesis import GenerationMode
+from schemathesis import Case, CheckFunction, GenerationMode
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from src.main import app
 from src.users.schemas import Email
 
-schema = schemathesis.openapi.from_dict(app.openapi())
+OPENAPI = app.openapi()
+schema = schemathesis.openapi.from_dict(OPENAPI)
 OPERATIONS = [operation for methods in schema.values() for operation in methods.values()]
 CASES = [
     pytest.param(operation.label, mode, id=f"{operation.label}-{mode.value}")
@@ -80,7 +84,29 @@ async def test_api_conforms_to_its_schema(
     if "data" in request:  # a raw (non-JSON) body: httpx calls it `content`
         request["content"] = request.pop("data")
 
-    response = await async_client.request(**request)
-
+    try:
+        response = await async_client.request(**request)
+    except Exception:
+        statuses[500] += 1  # the app raised: a 500 in production
+        raise
     statuses[response.status_code] += 1
-    case.validate_response(response)
+    excluded: list[CheckFunction] = (
+        [] if _really_violates_its_schema(case) else [negative_data_rejection]
+    )
+    case.validate_response(response, excluded_checks=excluded)
+
+
+def _really_violates_its_schema(case: Case[Any]) -> bool:
+    """Whether an invalid case's JSON body is invalid indeed.
+
+    To break a `pattern`, schemathesis appends "*" to a valid string, which breaks patterns
+    such as `^[a-z]+$` but not one that allows "*" (as the name's does). Then the body is
+    valid, and the API is right to accept it. Checked with the validator schemathesis uses.
+    """
+    negative = case.meta is not None and case.meta.generation.mode.is_negative
+    if not negative or case.media_type != "application/json" or isinstance(case.body, bytes):
+        return True  # nothing to double-check (raw bytes are not JSON, so invalid anyway)
+    body = OPENAPI["paths"][case.operation.path][case.method.lower()]["requestBody"]
+    body_schema = body["content"]["application/json"]["schema"]
+    validator = jsonschema_rs.validator_for(body_schema | {"components": OPENAPI["components"]})
+    return not validator.is_valid(case.body)

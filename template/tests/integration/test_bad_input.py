@@ -149,7 +149,8 @@ class TestStringLimits:
 
 class TestNumbersOutOfRange:
     @pytest.mark.parametrize(
-        "user_id", ["0", "-1", str(MAX_BIGINT + 1), str(10**30), "1.5", "abc", "1e3"]
+        "user_id",
+        ["0", "-1", str(MAX_BIGINT + 1), str(10**30), "1.5", "abc", "1e3", "+1", "1_0", "\u0661"],
     )
     @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
     async def test_invalid_user_ids(
@@ -170,8 +171,18 @@ class TestNumbersOutOfRange:
             {"offset": -5},
             {"offset": MAX_BIGINT + 1},
             {"offset": "NaN"},
+            {"limit": "\u00a06"},
+            {"limit": " 6"},
         ],
-        ids=["negative-limit", "huge-limit", "negative-offset", "offset-past-64-bit", "nan"],
+        ids=[
+            "negative-limit",
+            "huge-limit",
+            "negative-offset",
+            "offset-past-64-bit",
+            "nan",
+            "no-break-space",
+            "space",
+        ],
     )
     async def test_invalid_pagination(
         self, async_client: AsyncClient, params: dict[str, Any]
@@ -232,6 +243,23 @@ class TestEmailLetterCase:
         response = await async_client.patch(f"{USERS}{other}", json={"email": "Ada@Example.com"})
 
         error_of(response, 409)
+
+    async def test_internationalised_domain_is_stored_in_ascii(
+        self, async_client: AsyncClient
+    ) -> None:
+        unicode_form = await async_client.post(USERS, json={"email": "Ana@Bücher.de", "name": "A"})
+        ascii_form = await async_client.post(
+            USERS, json={"email": "ana@xn--bcher-kva.de", "name": "B"}
+        )
+
+        assert unicode_form.status_code == 201
+        assert unicode_form.json()["email"] == "ana@xn--bcher-kva.de"
+        error_of(ascii_form, 409)
+
+    async def test_non_ascii_local_part_is_rejected(self, async_client: AsyncClient) -> None:
+        response = await async_client.post(USERS, json={"email": "zoë@example.com", "name": "Z"})
+
+        assert "ASCII" in error_of(response, 422).errors[0].msg
 
     async def test_database_refuses_an_upper_case_email(self, async_session: AsyncSession) -> None:
         # The rule holds for writes that bypass the API too (scripts, migrations, other services).
