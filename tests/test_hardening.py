@@ -80,8 +80,8 @@ def test_ruff_rules_and_strict_mypy_match_the_repository(project: Path) -> None:
         ),
         pytest.param(
             "src/users/schemas.py",
-            "Email = Annotated[EmailStr, AfterValidator(str.lower)]",
-            "Email = EmailStr",
+            "    return ascii_address.lower()\n",
+            "    return ascii_address\n",
             "tests/integration/test_bad_input.py",
             id="emails-compared-with-letter-case",
         ),
