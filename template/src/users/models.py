@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from src.database import Base
@@ -11,8 +11,13 @@ NAME_MAX_LENGTH = 100
 
 class User(Base):
     __tablename__ = "users"
+    # Emails are unique regardless of letter case: stored in lower case (enforced here, not only
+    # by the API schema), so the plain unique constraint on `email` covers every spelling.
+    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # 64-bit ids, as the API promises (INTEGER is 32-bit on PostgreSQL). SQLite keeps INTEGER:
+    # only an INTEGER PRIMARY KEY is its auto-incrementing 64-bit rowid.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     created_at: Mapped[datetime] = mapped_column(

@@ -1,27 +1,43 @@
-from typing import Annotated, Any
+import re
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from pydantic import BeforeValidator
 
+from src.errors import error_responses
 from src.users.dependencies import UserServiceDep
 from src.users.exceptions import EmailAlreadyRegisteredError, UserNotFoundError
 from src.users.schemas import UserCreate, UserRead, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+# Any operation can reject its input: 400 for a body that cannot be decoded, 422 for invalid
+# values; both in the shared error shape of src/errors.py.
+router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(400, 422))
 
 MAX_PAGE_SIZE = 100
 MAX_BIGINT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are rejected with 422
-UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT)]
 
-Responses = dict[int | str, dict[str, Any]]
-NOT_FOUND: Responses = {status.HTTP_404_NOT_FOUND: {"description": "User not found"}}
-CONFLICT: Responses = {status.HTTP_409_CONFLICT: {"description": "Email already registered"}}
+
+def _plain_digits(value: object) -> object:
+    # Python would also read " 6", "+6", "6_0" or non-ASCII digits as integers; the schema
+    # says integer, so only what JSON Schema calls one gets through.
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("must be a whole number written in plain digits")
+    return value
+
+
+# After Path/Query, or their bounds drop out of the OpenAPI schema.
+PLAIN_DIGITS = BeforeValidator(_plain_digits)
+UserId = Annotated[int, Path(ge=1, le=MAX_BIGINT), PLAIN_DIGITS]
+
+NOT_FOUND = error_responses(status.HTTP_404_NOT_FOUND)
+CONFLICT = error_responses(status.HTTP_409_CONFLICT)
 
 
 @router.get("/")
 async def list_users(
     service: UserServiceDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE), PLAIN_DIGITS] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT), PLAIN_DIGITS] = 0,
 ) -> list[UserRead]:
     users = await service.list(limit=limit, offset=offset)
     return [UserRead.model_validate(user) for user in users]

@@ -36,7 +36,7 @@ class UserService:
 
     async def update(self, user_id: int, data: UserUpdate) -> User:
         user = await self.get(user_id)
-        changes = data.model_dump(exclude_unset=True, exclude_none=True)
+        changes = data.changes()
         for field, value in changes.items():
             setattr(user, field, value)
         if "email" in changes:

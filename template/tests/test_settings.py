@@ -1,0 +1,50 @@
+"""Secure, documented settings: every setting in .env.example, docs switchable, no debug."""
+
+from pathlib import Path
+
+from httpx import ASGITransport, AsyncClient
+
+from src.config import Settings
+from src.main import create_app
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+
+
+def documented_settings() -> dict[str, str]:
+    settings = {}
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            settings[name] = value
+    return settings
+
+
+def test_env_example_documents_every_setting_with_its_default() -> None:
+    defaults = Settings(_env_file=None)
+
+    documented = documented_settings()
+
+    assert documented.keys() == {name.upper() for name in Settings.model_fields}
+    for name, value in documented.items():
+        assert str(getattr(defaults, name.lower())).lower() == value.lower(), name
+
+
+def test_debug_is_off_by_default() -> None:
+    assert Settings.model_fields["debug"].default is False
+    assert Settings.model_fields["database_echo"].default is False
+
+
+async def test_docs_can_be_switched_off() -> None:
+    app = create_app(Settings(_env_file=None, docs_enabled=False))
+
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        for path in ["/docs", "/redoc", "/openapi.json"]:
+            assert (await client.get(path)).status_code == 404, path
+
+
+async def test_docs_are_served_when_enabled() -> None:
+    app = create_app(Settings(_env_file=None, docs_enabled=True))
+
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        for path in ["/docs", "/redoc", "/openapi.json"]:
+            assert (await client.get(path)).status_code == 200, path

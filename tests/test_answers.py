@@ -1,0 +1,88 @@
+"""Whatever a person types at the prompts is turned into a valid slug or clearly rejected."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.rendering import render
+
+LONG_NAME = "Northwind Traders Regional Inventory Forecasting and Replenishment API"
+
+
+@pytest.mark.parametrize(
+    ("project_name", "slug"),
+    [
+        ("My Service", "my-service"),
+        ("Acme Billing-Service 2", "acme-billing-service-2"),
+        ("Zoë Café", "zoe-cafe"),
+        ("Łódź Straße Œuvre", "lodz-strasse-oeuvre"),
+        ("İstanbul Öğrenci Ünıversity", "istanbul-ogrenci-university"),  # noqa: RUF001 (on purpose)
+        ("Café 🙂 Bar", "cafe-bar"),
+        ("2fast 4you", "fast-4you"),
+        ("  spaced   out  ", "spaced-out"),
+        ("trailing dashes --", "trailing-dashes"),
+        ("under_score.dot/slash", "under-score-dot-slash"),
+        ("FastAPI", "fastapi-service"),
+        ("Test", "test-service"),
+        ("src", "src-service"),
+        ("SQLAlchemy", "sqlalchemy-service"),
+        ("pytest", "pytest-service"),
+        ("class", "class-service"),
+        (LONG_NAME, "northwind-traders-regional-inventory-forecasting-and"),
+        ("A" + "b" * 70, "a" + "b" * 59),
+    ],
+)
+def test_slug_derived_from_the_name(
+    project_name: str, slug: str, template_dir: Path, tmp_path: Path
+) -> None:
+    project = render(template_dir, tmp_path / "project", {"project_name": project_name})
+
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert recorded["project_slug"] == slug
+    assert f'name = "{slug}"' in (project / "pyproject.toml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"project_name": "サービス"}, 'project_slug is empty.*"サービス" has none'),
+        ({"project_name": "123 456"}, "project_slug is empty"),
+        ({"project_name": "🙂"}, "project_slug is empty"),
+        ({"project_name": "x" * 81}, r"project_name is too long \(81 characters\)"),
+        ({"project_name": ""}, "project_name is required"),
+        ({"project_name": "Ok", "project_slug": "fastapi"}, 'reserved.*"fastapi-service"'),
+        ({"project_name": "Ok", "project_slug": "test"}, 'reserved.*"test-service"'),
+        ({"project_name": "Ok", "project_slug": "import"}, "Python keyword"),
+        ({"project_name": "Ok", "project_slug": "café"}, r"\^\[a-z\]\[a-z0-9-\]\*\$"),
+        ({"project_name": "Ok", "project_slug": "my_service"}, "only lowercase letters"),
+        ({"project_name": "Ok", "project_slug": "-lead"}, "must start with a lowercase letter"),
+        ({"project_name": "Ok", "project_slug": "trailing-"}, "must not end with a dash"),
+        ({"project_name": "Ok", "project_slug": "two--dashes"}, "two dashes in a row"),
+        ({"project_name": "Ok", "project_slug": "a" * 61}, r"too long \(61 characters\)"),
+    ],
+    ids=[
+        "name-without-latin-letters",
+        "name-of-digits",
+        "name-of-emoji",
+        "name-too-long",
+        "name-empty",
+        "slug-is-a-dependency",
+        "slug-is-stdlib-test",
+        "slug-is-a-keyword",
+        "slug-with-accent",
+        "slug-with-underscore",
+        "slug-leading-dash",
+        "slug-trailing-dash",
+        "slug-double-dash",
+        "slug-too-long",
+    ],
+)
+def test_unusable_answers_are_rejected_with_what_is_allowed(
+    answers: dict[str, str], message: str, template_dir: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "project"
+
+    with pytest.raises(ValueError, match=message):
+        render(template_dir, destination, answers)
+    assert not destination.exists() or not any(destination.iterdir())
