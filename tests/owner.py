@@ -67,10 +67,11 @@ OWNER_EDITS = (
     ),
 )
 
-# Since 1.0.0 the schema comes from Alembic: an owner's new table needs its model registered
-# in src/models.py and a migration. Projects generated before that do this once after updating
-# (the manual steps of 1.0.0 in the CHANGELOG).
-SCHEMA_EDITS = (
+# Since 1.0.0 the schema comes from Alembic, so an owner's new table needs its model registered
+# in src/models.py and a migration, and .env.example documents every setting. Projects
+# generated before that do this once after updating (the manual steps of 1.0.0 in the CHANGELOG).
+EDITS_SINCE_1_0 = (
+    Edit(".env.example", "\n# Notes listed per page.\nNOTES_PAGE_SIZE=50\n"),
     *owner_files("migrations"),
     Edit(
         "src/models.py",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.rendering import REPO_ROOT, run_project_pytest, summary_counts
-from tests.test_harness_mutations import mutate
+from tests.test_harness_mutations import mutate, replace_once
 
 SCHEMA_TEST = "tests/integration/test_api_schema.py"
 # 10 schemathesis tests (5 user operations x valid and invalid requests, plus /health): at
@@ -16,9 +16,11 @@ SCHEMA_TEST = "tests/integration/test_api_schema.py"
 MIN_GENERATED_REQUESTS = 200
 
 
-def fuzz_figures(project: Path, report: Path) -> tuple[int, int]:
+def fuzz_figures(project: Path, report: Path, env: dict[str, str]) -> tuple[int, int]:
     """Run the schemathesis test; return (requests sent, 5xx responses) from its JUnit report."""
-    outcome = run_project_pytest(project, SCHEMA_TEST, f"--junitxml={report}", "-p", "no:randomly")
+    outcome = run_project_pytest(
+        project, SCHEMA_TEST, f"--junitxml={report}", "-p", "no:randomly", env=env
+    )
     assert outcome.returncode == 0, outcome
     totals = {"requests": 0, "server_errors": 0}
     for prop in ET.parse(report).iter("property"):  # noqa: S314 (our own report)
@@ -28,8 +30,10 @@ def fuzz_figures(project: Path, report: Path) -> tuple[int, int]:
     return totals["requests"], totals["server_errors"]
 
 
-def test_schemathesis_finds_no_server_error(project: Path, tmp_path: Path) -> None:
-    requests, server_errors = fuzz_figures(project, tmp_path / "report.xml")
+def test_schemathesis_finds_no_server_error(
+    project: Path, tmp_path: Path, suite_env: dict[str, str]
+) -> None:
+    requests, server_errors = fuzz_figures(project, tmp_path / "report.xml", suite_env)
 
     assert requests >= MIN_GENERATED_REQUESTS
     assert server_errors == 0
@@ -44,17 +48,26 @@ def test_ruff_rules_and_strict_mypy_match_the_repository(project: Path) -> None:
     assert theirs["ruff"]["lint"] == ours["ruff"]["lint"]
     assert len(theirs["ruff"]["lint"]["select"]) >= 30
     assert theirs["mypy"]["strict"] is True
-    assert set(theirs["mypy"]["files"]) == {"src", "tests"}
+    assert set(theirs["mypy"]["files"]) == {"src", "tests", "migrations"}
+
+
+NO_CHANGE_ELSEWHERE: tuple[str, str, str] | None = None
+CHECK_IN_MIGRATION = (
+    "migrations/versions/0001_create_users.py",
+    '        sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lower_case")),\n',
+    "",
+)
 
 
 @pytest.mark.parametrize(
-    ("relative", "old", "new", "suite"),
+    ("relative", "old", "new", "suite", "also"),
     [
         pytest.param(
             "src/users/router.py",
             "Path(ge=1, le=MAX_BIGINT)",
             "Path(ge=1)",
             SCHEMA_TEST,
+            NO_CHANGE_ELSEWHERE,
             id="ids-beyond-64-bit-reach-the-database",
         ),
         pytest.param(
@@ -62,6 +75,7 @@ def test_ruff_rules_and_strict_mypy_match_the_repository(project: Path) -> None:
             '    model_config = ConfigDict(extra="forbid")\n',
             "    model_config = ConfigDict()\n",
             "tests/integration/test_bad_input.py",
+            NO_CHANGE_ELSEWHERE,
             id="unknown-fields-accepted",
         ),
         pytest.param(
@@ -69,6 +83,7 @@ def test_ruff_rules_and_strict_mypy_match_the_repository(project: Path) -> None:
             "    created_at: UtcDatetime\n",
             "    created_at: datetime\n",
             SCHEMA_TEST,
+            NO_CHANGE_ELSEWHERE,
             id="timestamps-without-offset-break-the-schema",
         ),
         pytest.param(
@@ -76,6 +91,7 @@ def test_ruff_rules_and_strict_mypy_match_the_repository(project: Path) -> None:
             '(CheckConstraint("email = lower(email)", name="email_lower_case"),)',
             "()",
             "tests/integration/test_bad_input.py",
+            CHECK_IN_MIGRATION,
             id="database-allows-upper-case-emails",
         ),
         pytest.param(
@@ -83,21 +99,31 @@ def test_ruff_rules_and_strict_mypy_match_the_repository(project: Path) -> None:
             "    return ascii_address.lower()\n",
             "    return ascii_address\n",
             "tests/integration/test_bad_input.py",
+            NO_CHANGE_ELSEWHERE,
             id="emails-compared-with-letter-case",
         ),
         pytest.param(
             "src/main.py",
-            "    install_error_handlers(app)\n",
+            "    errors.install_error_handlers(app)\n",
             "",
             "tests/integration/test_bad_input.py",
+            NO_CHANGE_ELSEWHERE,
             id="errors-in-fastapis-own-shapes",
         ),
     ],
 )
 def test_hardening_tests_fail_on_mutation(
-    default_project: Path, tmp_path: Path, relative: str, old: str, new: str, suite: str
+    default_project: Path,
+    tmp_path: Path,
+    relative: str,
+    old: str,
+    new: str,
+    suite: str,
+    also: tuple[str, str, str] | None,
 ) -> None:
     mutant = mutate(default_project, tmp_path, relative, old, new)
+    if also is not None:  # the same mutation where the schema comes from: the migration
+        replace_once(mutant, *also)
 
     outcome = run_project_pytest(mutant, suite, "-p", "no:randomly")
 

@@ -13,7 +13,7 @@ import yaml
 from copier import run_copy
 from packaging.version import Version
 
-from tests.owner import OWNER_EDITS, SCHEMA_EDITS
+from tests.owner import EDITS_SINCE_1_0, OWNER_EDITS
 from tests.rendering import (
     DEFAULT_ANSWERS,
     REPO_ROOT,
@@ -86,14 +86,14 @@ def release_harness_change(template: TemplateRepository, version: str) -> str:
 
 # Owner work that releases before 1.0.0 (no Alembic yet) could not have had: done by hand after
 # updating, as the CHANGELOG's manual steps say.
-MANUAL_STEPS_BEFORE = {Version("1.0.0"): SCHEMA_EDITS}
+MANUAL_STEPS_BEFORE = {Version("1.0.0"): EDITS_SINCE_1_0}
 
 
 def owner_project(
     template: TemplateRepository,
     version: str,
     destination: Path,
-    edits: tuple[Edit, ...] = OWNER_EDITS + SCHEMA_EDITS,
+    edits: tuple[Edit, ...] = OWNER_EDITS + EDITS_SINCE_1_0,
 ) -> Path:
     project = generate(template, version, destination, DEFAULT_ANSWERS)
     apply_edits(project, edits)
@@ -148,7 +148,7 @@ def test_owner_changes_merge_cleanly_with_a_harness_change(
     assert missing_edits(project, HARNESS_CHANGE) == []
     newer_render = fresh_render(template, newer, tmp_path / "newer")
     assert template_files(project, "tests/harness") == template_files(newer_render, "tests/harness")
-    assert missing_edits(project, OWNER_EDITS + SCHEMA_EDITS) == []
+    assert missing_edits(project, OWNER_EDITS + EDITS_SINCE_1_0) == []
     assert_project_checks_pass(project)
     contract = run_project_pytest(project, "tests/harness/test_harness_contract.py")
     assert summary_counts(contract.output) == {"passed": 2}, contract
@@ -200,7 +200,7 @@ def test_update_from_a_release_to_the_current_tree(
         if Version(version) < introduced
         for edit in edits
     ]
-    owner_edits = tuple(edit for edit in OWNER_EDITS + SCHEMA_EDITS if edit not in manual_steps)
+    owner_edits = tuple(edit for edit in OWNER_EDITS + EDITS_SINCE_1_0 if edit not in manual_steps)
     project = owner_project(template, version, tmp_path / "service", owner_edits)
 
     seconds = update(project, current)
@@ -213,7 +213,7 @@ def test_update_from_a_release_to_the_current_tree(
     assert template_files(project, "tests/harness") == template_files(
         current_render, "tests/harness"
     )
-    assert missing_edits(project, OWNER_EDITS + SCHEMA_EDITS) == []
+    assert missing_edits(project, OWNER_EDITS + EDITS_SINCE_1_0) == []
     assert_project_checks_pass(project)
 
 

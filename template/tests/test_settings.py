@@ -20,13 +20,14 @@ def documented_settings() -> dict[str, str]:
 
 
 def test_env_example_documents_every_setting_with_its_default() -> None:
-    defaults = Settings(_env_file=None)
+    # The declared defaults, not Settings(): the environment running the tests may set some.
+    defaults = {name.upper(): field.default for name, field in Settings.model_fields.items()}
 
     documented = documented_settings()
 
-    assert documented.keys() == {name.upper() for name in Settings.model_fields}
+    assert documented.keys() == defaults.keys()
     for name, value in documented.items():
-        assert str(getattr(defaults, name.lower())).lower() == value.lower(), name
+        assert str(defaults[name]).lower() == value.lower(), name
 
 
 def test_debug_is_off_by_default() -> None:
