@@ -32,6 +32,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         # Without an OpenAPI URL there is no schema, Swagger UI or ReDoc to serve.
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        # Any operation can reject its input: 400 for a body that cannot be decoded, 422 for
+        # invalid values; documented for every route, in the shared error shape.
+        responses=errors.error_responses(400, 422),
     )
     errors.install_error_handlers(app)
     return app

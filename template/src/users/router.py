@@ -9,9 +9,7 @@ from src.users.dependencies import UserServiceDep
 from src.users.exceptions import EmailAlreadyRegisteredError, UserNotFoundError
 from src.users.schemas import UserCreate, UserRead, UserUpdate
 
-# Any operation can reject its input: 400 for a body that cannot be decoded, 422 for invalid
-# values; both in the shared error shape of src/errors.py.
-router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(400, 422))
+router = APIRouter(prefix="/users", tags=["users"])
 
 MAX_PAGE_SIZE = 100
 MAX_BIGINT = 2**63 - 1  # ids and offsets beyond a 64-bit integer are rejected with 422

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 
 from src.config import get_settings
 from src.database import SessionDep
+from src.errors import error_responses
 from src.notes.schemas import NoteCreate, NoteRead
 from src.notes.service import NoteService
 
@@ -28,7 +29,7 @@ async def list_notes(service: NoteServiceDep) -> list[NoteRead]:
     return [NoteRead.model_validate(note) for note in notes]
 
 
-@router.get("/{note_id}")
+@router.get("/{note_id}", responses=error_responses(status.HTTP_404_NOT_FOUND))
 async def get_note(note_id: int, service: NoteServiceDep) -> NoteRead:
     note = await service.get(note_id)
     if note is None:
