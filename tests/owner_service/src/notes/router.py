@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 
 from src.config import get_settings
 from src.database import SessionDep
@@ -16,6 +16,7 @@ def get_note_service(session: SessionDep) -> NoteService:
 
 
 NoteServiceDep = Annotated[NoteService, Depends(get_note_service)]
+NoteId = Annotated[int, Path(ge=1, le=2**63 - 1)]  # the database's integer range
 
 
 @router.post("/", status_code=status.HTTP_201_CREATED)
@@ -30,7 +31,7 @@ async def list_notes(service: NoteServiceDep) -> list[NoteRead]:
 
 
 @router.get("/{note_id}", responses=error_responses(status.HTTP_404_NOT_FOUND))
-async def get_note(note_id: int, service: NoteServiceDep) -> NoteRead:
+async def get_note(note_id: NoteId, service: NoteServiceDep) -> NoteRead:
     note = await service.get(note_id)
     if note is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Note {note_id} not found")
