@@ -5,8 +5,13 @@ import os
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from src.database import create_engine
+from tests.harness import sqlite_inline
 
-DEFAULT_TEST_DATABASE_URL = "sqlite+aiosqlite:///:memory:"
+sqlite_inline.register()
+
+# In-memory SQLite through the inline driver (see sqlite_inline.py): same dialect, same sqlite3,
+# no thread hop per statement. TEST_DATABASE_URL=sqlite+aiosqlite:///:memory: switches back.
+DEFAULT_TEST_DATABASE_URL = f"sqlite+{sqlite_inline.DRIVER}:///:memory:"
 
 
 def test_database_url() -> str:
