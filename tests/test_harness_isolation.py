@@ -1,5 +1,6 @@
 """The generated suite is order- and parallel-proof, on the test driver and on aiosqlite."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,57 @@ def test_generated_suite_passes_in_parallel(default_project: Path, test_database
     assert outcome.returncode == 0, outcome
     assert "created: 2/2 workers" in outcome.output, outcome
     assert f"{expected} passed" in outcome.output, outcome
+
+
+DRIVER_PARITY_SCRIPT = """
+import asyncio, json, sys
+from sqlalchemy import exc, text
+from tests.harness.database import create_test_engine
+
+async def observe(url):
+    engine = create_test_engine(url)
+    seen = {"pool": type(engine.pool).__name__}
+    async with engine.connect() as connection:
+        await connection.execute(text("CREATE TABLE t (x INTEGER UNIQUE)"))
+        await connection.execute(text("INSERT INTO t VALUES (1), (2), (3)"))
+        streamed = await connection.stream(text("SELECT x FROM t ORDER BY x"))
+        seen["streamed"] = [row.x async for row in streamed]
+        await connection.commit()
+        outer = await connection.begin()
+        await connection.execute(text("INSERT INTO t VALUES (4)"))
+        savepoint = await connection.begin_nested()
+        try:
+            await connection.execute(text("INSERT INTO t VALUES (4)"))
+        except exc.IntegrityError as error:
+            seen["duplicate"] = type(error.orig).__module__ + "." + type(error.orig).__name__
+        await savepoint.rollback()
+        seen["in_transaction"] = (await connection.execute(text("SELECT count(*) FROM t"))).scalar()
+        await outer.rollback()
+        seen["after_rollback"] = (await connection.execute(text("SELECT count(*) FROM t"))).scalar()
+    await engine.dispose()
+    return seen
+
+print(json.dumps([asyncio.run(observe(url)) for url in sys.argv[1:]]))
+"""
+
+
+def test_inline_driver_behaves_like_aiosqlite(default_project: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", DRIVER_PARITY_SCRIPT, "sqlite+inline:///:memory:", AIOSQLITE_URL],
+        cwd=default_project,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    inline, aiosqlite = json.loads(completed.stdout)
+    assert inline == aiosqlite
+    assert inline == {
+        "pool": "StaticPool",
+        "streamed": [1, 2, 3],
+        "duplicate": "sqlite3.IntegrityError",
+        "in_transaction": 4,
+        "after_rollback": 3,
+    }

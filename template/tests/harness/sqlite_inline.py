@@ -14,7 +14,7 @@ between statements only: test races with `TEST_DATABASE_URL=sqlite+aiosqlite:///
 """
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, Self, cast
 
 from sqlalchemy.connectors.asyncio import AsyncIODBAPIConnection
@@ -79,6 +79,13 @@ class InlineCursor:
 
     async def close(self) -> None:
         self._cursor.close()
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._rows()
+
+    async def _rows(self) -> AsyncIterator[Any]:
+        for row in self._cursor:
+            yield row
 
 
 class InlineConnection:
@@ -149,7 +156,6 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
 class SQLiteInlineDialect(SQLiteDialect_aiosqlite):
     driver = DRIVER
     supports_statement_cache = True
-    supports_server_side_cursors = False  # every result is fetched at once, as sqlite3 does
 
     @classmethod
     def import_dbapi(cls) -> InlineDBAPI:
