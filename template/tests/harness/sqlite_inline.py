@@ -93,6 +93,7 @@ class InlineConnection:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.sqlite3_connection = connection
+        self.closed = False
 
     @property
     def isolation_level(self) -> str | None:
@@ -109,6 +110,7 @@ class InlineConnection:
 
     async def close(self) -> None:
         self.sqlite3_connection.close()
+        self.closed = True
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self.sqlite3_connection.create_function(*args, **kwargs)
@@ -132,13 +134,15 @@ class InlineAdaptedConnection(AsyncAdapt_aiosqlite_connection):
     def _inline(self) -> InlineConnection:
         return cast(InlineConnection, self._connection)
 
+    # Like the aiosqlite adapter, commit and roll back only an open connection (it finds out by
+    # peeking into aiosqlite; this asks InlineConnection).
     def rollback(self) -> None:
-        # The aiosqlite adapter skips this on a closed connection by peeking at aiosqlite's
-        # internals; sqlite3 itself raises ProgrammingError there, as the sync driver would.
-        super(AsyncAdapt_aiosqlite_connection, self).rollback()
+        if not self._inline.closed:
+            super(AsyncAdapt_aiosqlite_connection, self).rollback()
 
     def commit(self) -> None:
-        super(AsyncAdapt_aiosqlite_connection, self).commit()
+        if not self._inline.closed:
+            super(AsyncAdapt_aiosqlite_connection, self).commit()
 
 
 class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
