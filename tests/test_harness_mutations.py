@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import run_project_pytest, summary_counts
+from tests.rendering import project_env, run_project_pytest, summary_counts
+
+AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
 
 
 def replace_once(root: Path, relative: str, old: str, new: str) -> None:
@@ -21,38 +23,50 @@ def mutate(project: Path, tmp_path: Path, relative: str, old: str, new: str) -> 
     return copy
 
 
+@pytest.mark.parametrize("test_database_url", ["", AIOSQLITE_URL], ids=["inline", "aiosqlite"])
 @pytest.mark.parametrize(
-    ("relative", "old", "new"),
+    ("relative", "old", "new", "proof"),
     [
         pytest.param(
             "src/database.py",
             "            await session.commit()\n",
             "            pass  # mutation: the commit is gone\n",
+            "integration/test_user_endpoints.py::TestUserEndpoints::test_created_user_is_persisted",
             id="app-forgets-to-commit",
         ),
         pytest.param(
             "tests/harness/fixtures.py",
             "await transaction.rollback()",
             "await transaction.commit()",
+            "integration/test_isolation.py::test_committed_data_does_not_outlive_its_test",
             id="harness-commits-the-outer-transaction",
         ),
         pytest.param(
             "tests/harness/database.py",
             'if not name.endswith("_test"):',
             "if False:  # mutation: any database name is accepted",
+            "test_database_guard.py::test_refuses_other_databases_with_the_reason",
             id="guard-accepts-any-name",
         ),
     ],
 )
 def test_generated_suite_fails_on_mutation(
-    default_project: Path, tmp_path: Path, relative: str, old: str, new: str
+    default_project: Path,
+    tmp_path: Path,
+    relative: str,
+    old: str,
+    new: str,
+    proof: str,
+    test_database_url: str,
 ) -> None:
     mutant = mutate(default_project, tmp_path, relative, old, new)
 
-    outcome = run_project_pytest(mutant, "-p", "no:randomly")
+    env = project_env(TEST_DATABASE_URL=test_database_url)
+    outcome = run_project_pytest(mutant, "-p", "no:randomly", "-rf", env=env)
 
     assert outcome.returncode == 1, outcome
     assert summary_counts(outcome.output).get("failed", 0) >= 1, outcome
+    assert f"FAILED tests/{proof}" in outcome.output, outcome
 
 
 def test_generated_suite_fails_on_a_leftover_conflict(

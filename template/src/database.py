@@ -59,7 +59,8 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+# Dependencies that do not block are `async def`: FastAPI runs a plain `def` in a worker thread.
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     """The factory the lifespan put on `app.state`; the test harness overrides this."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return sessionmaker

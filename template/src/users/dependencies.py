@@ -6,7 +6,7 @@ from src.database import SessionDep
 from src.users.service import UserService
 
 
-def get_user_service(session: SessionDep) -> UserService:
+async def get_user_service(session: SessionDep) -> UserService:
     return UserService(session)
 
 

@@ -95,7 +95,11 @@ def override_get_session(
     test_sessionmaker: async_sessionmaker[AsyncSession],
 ) -> Iterator[None]:
     """Point the app's `get_session_db` at the test's transaction by overriding its factory."""
-    app.dependency_overrides[get_sessionmaker] = lambda: test_sessionmaker
+
+    async def get_test_sessionmaker() -> async_sessionmaker[AsyncSession]:
+        return test_sessionmaker
+
+    app.dependency_overrides[get_sessionmaker] = get_test_sessionmaker
     yield
     app.dependency_overrides.pop(get_sessionmaker, None)
 

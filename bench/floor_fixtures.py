@@ -1,0 +1,36 @@
+"""Floor (c): the same requests with no isolation at all.
+
+One engine (the harness's test database URL, so the same driver as the harness), the schema
+created once, one client and one lifespan for the whole run; every request commits for real.
+"""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from asgi_lifespan import LifespanManager
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from src.database import Base, create_sessionmaker, get_sessionmaker
+from src.main import app
+from tests.harness.database import configured_test_database_url, create_test_engine
+
+
+@pytest.fixture(scope="session")
+async def async_client() -> AsyncIterator[AsyncClient]:
+    engine = create_test_engine(configured_test_database_url())
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    sessionmaker = create_sessionmaker(engine)
+
+    async def get_floor_sessionmaker() -> async_sessionmaker[AsyncSession]:
+        return sessionmaker
+
+    app.dependency_overrides[get_sessionmaker] = get_floor_sessionmaker
+    async with (
+        LifespanManager(app) as manager,
+        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
+    ):
+        yield client
+    app.dependency_overrides.clear()
+    await engine.dispose()

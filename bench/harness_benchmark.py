@@ -1,0 +1,274 @@
+"""Benchmark the generated test harness against the guide's fixtures and the no-isolation floor.
+
+    python3 -m uv run --group bench python -m bench.harness_benchmark
+
+Renders the template (working tree) once per schema size K, adds K extra tables, generates N
+tests that each create a user through `async_client` and read it back, and runs the same tests
+under each fixture set, alternating variants within each round so that all of them share the
+machine's conditions. Reports the median ms per test, both wall-clock (what a developer waits)
+and CPU time of the pytest process (what the work costs, steadier on a shared machine), and
+writes the tables, JSON and a PNG plot.
+"""
+
+# A command-line tool: printing is its output, and it runs pytest on projects it rendered.
+# ruff: noqa: T201, S603
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from tests.rendering import DEFAULT_ANSWERS, project_env, render, snapshot_working_tree
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+PLUGINS_PACKAGE = "bench_plugins"
+AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
+CLOCKS = {"wall": "wall-clock", "cpu": "CPU time"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    key: str
+    label: str
+    plugin: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+GUIDE = Variant(
+    "a", "guide's fixtures (engine + create_all per test)", "bench_plugins.guide_fixtures"
+)
+HARNESS = Variant("b", "harness as shipped (inline driver)", "tests.harness.fixtures")
+FLOOR = Variant("c", "floor: no isolation (inline driver)", "bench_plugins.floor_fixtures")
+HARNESS_AIOSQLITE = Variant(
+    "b'", "harness on aiosqlite", "tests.harness.fixtures", {"TEST_DATABASE_URL": AIOSQLITE_URL}
+)
+FLOOR_AIOSQLITE = Variant(
+    "c'", "floor: no isolation (aiosqlite)", FLOOR.plugin, {"TEST_DATABASE_URL": AIOSQLITE_URL}
+)
+VARIANTS = (GUIDE, HARNESS, FLOOR, HARNESS_AIOSQLITE, FLOOR_AIOSQLITE)
+
+EXTRA_TABLE = """
+
+class ExtraTable{index}(Base):
+    __tablename__ = "extra_{index:03d}"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    amount: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+"""
+
+EXTRA_TABLES_HEADER = '''"""Extra tables, so the schema has the size of a grown service."""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from src.database import Base
+'''
+
+BENCH_TEST = """
+
+async def test_create_and_read_user_{index}(async_client: AsyncClient) -> None:
+    created = await async_client.post(USERS, json={{"email": "{email}", "name": "User {index}"}})
+    assert created.status_code == 201, created.text
+    read = await async_client.get(f"{{USERS}}{{created.json()['id']}}")
+    assert read.status_code == 200
+    assert read.json()["email"] == "{email}"
+"""
+
+BENCH_TESTS_HEADER = """from httpx import AsyncClient
+
+USERS = "/api/v1/users/"
+"""
+
+
+def prepare_project(template: Path, destination: Path, tables: int, tests: int) -> Path:
+    """A rendered project with `tables` extra tables, `tests` generated tests and our plugins."""
+    project = render(template, destination, DEFAULT_ANSWERS)
+    extra = EXTRA_TABLES_HEADER + "".join(EXTRA_TABLE.format(index=i) for i in range(tables))
+    (project / "src" / "extra_tables.py").write_text(extra, encoding="utf-8")
+    main = project / "src" / "main.py"
+    main.write_text(
+        main.read_text(encoding="utf-8") + "\nimport src.extra_tables  # noqa: E402, F401\n",
+        encoding="utf-8",
+    )
+    suite = project / "bench_tests"
+    suite.mkdir()
+    body = BENCH_TESTS_HEADER + "".join(
+        BENCH_TEST.format(index=i, email=f"user{i}@example.com") for i in range(tests)
+    )
+    (suite / "test_create_and_read.py").write_text(body, encoding="utf-8")
+    plugins = project / PLUGINS_PACKAGE
+    plugins.mkdir()
+    (plugins / "__init__.py").write_text("", encoding="utf-8")
+    for name in ("guide_fixtures.py", "floor_fixtures.py", "timing_plugin.py"):
+        shutil.copy(BENCH_DIR / name, plugins / name)
+    return project
+
+
+def time_variant(project: Path, variant: Variant, expected_tests: int) -> dict[str, float]:
+    """Wall-clock and CPU seconds of the test loop of one pytest run under `variant`."""
+    result_file = project / "bench-result.json"
+    env = project_env(PYTHONPATH=str(project), BENCH_RESULT=str(result_file), **variant.env)
+    command = [sys.executable, "-m", "pytest", "bench_tests", "-q", "-p", "no:cacheprovider"]
+    command += ["-p", "no:randomly", "-p", "no:xdist", "-p", f"{PLUGINS_PACKAGE}.timing_plugin"]
+    command += ["-p", variant.plugin]
+    completed = subprocess.run(
+        command, cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{variant.label} failed:\n{completed.stdout}\n{completed.stderr}")
+    result = json.loads(result_file.read_text(encoding="utf-8"))
+    if result["tests"] != expected_tests or result["failed"]:
+        raise RuntimeError(f"{variant.label}: unexpected result {result}")
+    return {"wall": result["seconds"], "cpu": result["cpu_seconds"]}
+
+
+def machine() -> dict[str, str]:
+    versions = {
+        name: metadata.version(name)
+        for name in ("sqlalchemy", "aiosqlite", "fastapi", "httpx", "pytest", "pytest-asyncio")
+    }
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": str(os.cpu_count()),
+        "python": platform.python_version(),
+        **versions,
+    }
+
+
+def run(tables: list[int], tests: int, runs: int, variants: tuple[Variant, ...]) -> dict:
+    """Median ms per test for every (clock, variant, K)."""
+    samples: dict[str, dict[str, dict[int, list[float]]]] = {
+        clock: {v.key: {k: [] for k in tables} for v in variants} for clock in CLOCKS
+    }
+    with tempfile.TemporaryDirectory(prefix="harness-bench-") as scratch:
+        template = snapshot_working_tree(Path(scratch) / "template")
+        projects = {k: prepare_project(template, Path(scratch) / f"k{k}", k, tests) for k in tables}
+        for round_number in range(1, runs + 1):
+            for k in tables:
+                for variant in variants:
+                    seconds = time_variant(projects[k], variant, tests)
+                    for clock in CLOCKS:
+                        samples[clock][variant.key][k].append(seconds[clock] * 1000 / tests)
+                    print(
+                        f"round {round_number}/{runs} K={k:<3} {variant.key:<2} "
+                        f"{samples['wall'][variant.key][k][-1]:8.2f} ms/test wall "
+                        f"{samples['cpu'][variant.key][k][-1]:8.2f} cpu  ({variant.label})",
+                        flush=True,
+                    )
+    medians = {
+        clock: {
+            key: {k: statistics.median(v) for k, v in by_k.items()}
+            for key, by_k in by_variant.items()
+        }
+        for clock, by_variant in samples.items()
+    }
+    return {
+        "tests": tests,
+        "runs": runs,
+        "tables": tables,
+        "variants": {v.key: v.label for v in variants},
+        "ms_per_test": medians,
+        "samples": samples,
+        "machine": machine(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def ratio(numerator: float, denominator: float) -> str:
+    return (
+        f"{numerator / denominator:.1f}x"
+        if numerator >= 10 * denominator
+        else f"{numerator / denominator:.2f}"
+    )
+
+
+def table(results: dict, clock: str) -> str:
+    """One clock's results as a Markdown table: ms per test per variant, and the goal ratios."""
+    ms = results["ms_per_test"][clock]
+    keys = list(results["variants"])
+    header = ["K extra tables", *(f"{key} ms/test" for key in keys), "a/b", "b/c"]
+    has_aiosqlite_pair = {"b'", "c'"} <= set(keys)
+    if has_aiosqlite_pair:
+        header += ["b/c'", "b'/c'"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for k in results["tables"]:
+        row = [str(k), *(f"{ms[key][k]:.2f}" for key in keys)]
+        row += [ratio(ms["a"][k], ms["b"][k]), ratio(ms["b"][k], ms["c"][k])]
+        if has_aiosqlite_pair:
+            row += [ratio(ms["b"][k], ms["c'"][k]), ratio(ms["b'"][k], ms["c'"][k])]
+        lines.append("| " + " | ".join(row) + " |")
+    first, last = results["tables"][0], results["tables"][-1]
+    flatness = (
+        f"b at K={last} / b at K={first}: {ms['b'][last] / ms['b'][first]:.2f}"
+        f" ({CLOCKS[clock]}, {results['tests']} tests, median of {results['runs']} runs)"
+    )
+    return "\n".join([f"{CLOCKS[clock]}:", "", *lines, "", flatness])
+
+
+def report(results: dict) -> str:
+    legend = [f"- {key}: {label}" for key, label in results["variants"].items()]
+    return "\n\n".join([*(table(results, clock) for clock in CLOCKS), "\n".join(legend)])
+
+
+def plot(results: dict, path: Path) -> None:
+    import matplotlib  # noqa: PLC0415 (only the plot needs it: the bench group)
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    figure, all_axes = plt.subplots(1, len(CLOCKS), figsize=(12, 4.8), sharey=True)
+    for axes, (clock, clock_label) in zip(all_axes, CLOCKS.items(), strict=True):
+        for key, label in results["variants"].items():
+            values = [results["ms_per_test"][clock][key][k] for k in results["tables"]]
+            axes.plot(results["tables"], values, marker="o", label=f"{key}: {label}")
+        axes.set_yscale("log")
+        axes.set_xlabel("extra tables in the schema (K)")
+        axes.set_title(clock_label)
+        axes.grid(True, which="both", alpha=0.3)
+    all_axes[0].set_ylabel("ms per test (median, log scale)")
+    all_axes[0].legend(fontsize=8)
+    figure.suptitle(f"{results['tests']} tests, each POST + GET through async_client")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=500, help="generated tests (N)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per variant; the median counts")
+    parser.add_argument("--tables", type=int, nargs="+", default=[0, 30, 100], help="values of K")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib)")
+    args = parser.parse_args(argv)
+
+    results = run(args.tables, args.tests, args.runs, VARIANTS)
+    args.output.mkdir(parents=True, exist_ok=True)
+    text = report(results)
+    (args.output / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (args.output / "results.md").write_text(text + "\n", encoding="utf-8")
+    if not args.no_plot:
+        plot(results, args.output / "benchmarks.png")
+    print()
+    print(text)
+    print(f"\nmachine: {results['machine']}\nwritten to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Smoke test of the harness benchmark (bench/harness_benchmark.py) with a tiny workload."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.harness_benchmark import CLOCKS, VARIANTS, main, prepare_project
+
+COUNT_TABLES = "import src.main; from src.database import Base; print(len(Base.metadata.tables))"
+
+
+def test_benchmark_project_has_the_extra_tables(template_dir: Path, tmp_path: Path) -> None:
+    project = prepare_project(template_dir, tmp_path / "bench", tables=3, tests=2)
+
+    completed = subprocess.run(
+        [sys.executable, "-c", COUNT_TABLES],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "4"  # users + 3
+
+
+def test_benchmark_runs_every_variant_and_writes_the_table(tmp_path: Path) -> None:
+    output = tmp_path / "results"
+
+    main(["--tests", "3", "--runs", "1", "--tables", "0", "--no-plot", "--output", str(output)])
+
+    results = json.loads((output / "results.json").read_text(encoding="utf-8"))
+    for clock in CLOCKS:
+        by_variant = results["ms_per_test"][clock]
+        assert set(by_variant) == {variant.key for variant in VARIANTS}
+        assert all(set(by_tables) == {"0"} for by_tables in by_variant.values())
+        assert all(ms > 0 for by_tables in by_variant.values() for ms in by_tables.values())
+    table = (output / "results.md").read_text(encoding="utf-8")
+    assert table.count("| K extra tables | a ms/test | b ms/test | c ms/test |") == len(CLOCKS)
+    assert table.count("\n| 0 | ") == len(CLOCKS)

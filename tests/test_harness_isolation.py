@@ -1,0 +1,124 @@
+"""The generated suite is order- and parallel-proof, on the test driver and on aiosqlite."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.rendering import collected_count, project_env, run_project_pytest
+
+AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
+PRINT_TEST_DRIVER = (
+    "from tests.harness.database import configured_test_database_url, create_test_engine; "
+    "print(create_test_engine(configured_test_database_url()).dialect.driver)"
+)
+
+
+@pytest.mark.parametrize(
+    ("test_database_url", "driver"), [("", "inline"), (AIOSQLITE_URL, "aiosqlite")]
+)
+def test_test_database_url_chooses_the_driver(
+    default_project: Path, test_database_url: str, driver: str
+) -> None:
+    env = project_env(TEST_DATABASE_URL=test_database_url)
+    completed = subprocess.run(
+        [sys.executable, "-c", PRINT_TEST_DRIVER],
+        cwd=default_project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == driver
+
+
+def test_generated_suite_passes_on_aiosqlite(default_project: Path) -> None:
+    env = project_env(TEST_DATABASE_URL=AIOSQLITE_URL)
+    expected = collected_count(default_project, env=env)
+
+    outcome = run_project_pytest(default_project, "-p", "no:randomly", env=env)
+
+    assert outcome.returncode == 0, outcome
+    assert f"{expected} passed" in outcome.output, outcome
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_generated_suite_passes_in_random_order(default_project: Path, seed: int) -> None:
+    expected = collected_count(default_project)
+
+    # "-v" offsets the helper's "-q": the header names the seed.
+    outcome = run_project_pytest(default_project, "-v", "-p", "randomly", f"--randomly-seed={seed}")
+
+    assert outcome.returncode == 0, outcome
+    assert f"Using --randomly-seed={seed}" in outcome.output, outcome
+    assert f"{expected} passed" in outcome.output, outcome
+
+
+@pytest.mark.parametrize("test_database_url", ["", AIOSQLITE_URL], ids=["inline", "aiosqlite"])
+def test_generated_suite_passes_in_parallel(default_project: Path, test_database_url: str) -> None:
+    env = project_env(TEST_DATABASE_URL=test_database_url)
+    expected = collected_count(default_project, env=env)
+
+    outcome = run_project_pytest(default_project, "-v", "-n", "2", env=env)
+
+    assert outcome.returncode == 0, outcome
+    assert "created: 2/2 workers" in outcome.output, outcome
+    assert f"{expected} passed" in outcome.output, outcome
+
+
+DRIVER_PARITY_SCRIPT = """
+import asyncio, json, sys
+from sqlalchemy import exc, text
+from tests.harness.database import create_test_engine
+
+async def observe(url):
+    engine = create_test_engine(url)
+    seen = {"pool": type(engine.pool).__name__}
+    async with engine.connect() as connection:
+        await connection.execute(text("CREATE TABLE t (x INTEGER UNIQUE)"))
+        await connection.execute(text("INSERT INTO t VALUES (1), (2), (3)"))
+        streamed = await connection.stream(text("SELECT x FROM t ORDER BY x"))
+        seen["streamed"] = [row.x async for row in streamed]
+        await connection.commit()
+        outer = await connection.begin()
+        await connection.execute(text("INSERT INTO t VALUES (4)"))
+        savepoint = await connection.begin_nested()
+        try:
+            await connection.execute(text("INSERT INTO t VALUES (4)"))
+        except exc.IntegrityError as error:
+            seen["duplicate"] = type(error.orig).__module__ + "." + type(error.orig).__name__
+        await savepoint.rollback()
+        seen["in_transaction"] = (await connection.execute(text("SELECT count(*) FROM t"))).scalar()
+        await outer.rollback()
+        seen["after_rollback"] = (await connection.execute(text("SELECT count(*) FROM t"))).scalar()
+    await engine.dispose()
+    return seen
+
+print(json.dumps([asyncio.run(observe(url)) for url in sys.argv[1:]]))
+"""
+
+
+def test_inline_driver_behaves_like_aiosqlite(default_project: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", DRIVER_PARITY_SCRIPT, "sqlite+inline:///:memory:", AIOSQLITE_URL],
+        cwd=default_project,
+        env=project_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    inline, aiosqlite = json.loads(completed.stdout)
+    assert inline == aiosqlite
+    assert inline == {
+        "pool": "StaticPool",
+        "streamed": [1, 2, 3],
+        "duplicate": "sqlite3.IntegrityError",
+        "in_transaction": 4,
+        "after_rollback": 3,
+    }
