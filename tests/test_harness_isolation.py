@@ -72,11 +72,11 @@ def test_generated_suite_passes_in_parallel(default_project: Path, test_database
 
 DRIVER_PARITY_SCRIPT = """
 import asyncio, json, sys
-from sqlalchemy import exc, text
+from sqlalchemy import exc, make_url, text
 from tests.harness.database import create_test_engine
 
 async def observe(url):
-    engine = create_test_engine(url)
+    engine = create_test_engine(make_url(url))
     seen = {"pool": type(engine.pool).__name__}
     async with engine.connect() as connection:
         await connection.execute(text("CREATE TABLE t (x INTEGER UNIQUE)"))
