@@ -42,6 +42,13 @@ def mutate(project: Path, tmp_path: Path, relative: str, old: str, new: str) -> 
             id="harness-commits-the-outer-transaction",
         ),
         pytest.param(
+            "tests/harness/fixtures.py",
+            "    async with LifespanManager(app) as manager:\n        yield manager.app\n",
+            "    yield app  # mutation: the lifespan never runs\n",
+            "harness/test_lifespan.py::test_the_lifespan_has_started_the_app",
+            id="harness-skips-the-lifespan",
+        ),
+        pytest.param(
             "tests/harness/database.py",
             'if not name.endswith("_test"):',
             "if False:  # mutation: any database name is accepted",

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     AsyncSession,
     async_sessionmaker,
 )
+from starlette.types import ASGIApp
 
 from src.database import get_sessionmaker
 from src.main import app
@@ -104,11 +105,19 @@ def override_get_session(
     app.dependency_overrides.pop(get_sessionmaker, None)
 
 
+@pytest.fixture(scope="session")
+async def running_app() -> AsyncIterator[ASGIApp]:
+    """The app with its lifespan started: once per test session (and worker), as it starts
+    once per process in production; each test still gets its own client and transaction."""
+    async with LifespanManager(app) as manager:
+        yield manager.app
+
+
 @pytest.fixture
-async def async_client(override_get_session: None) -> AsyncIterator[AsyncClient]:
-    """An httpx client calling the app in-process, with its lifespan running."""
-    async with (
-        LifespanManager(app) as manager,
-        AsyncClient(transport=ASGITransport(app=manager.app), base_url="http://test") as client,
-    ):
+async def async_client(
+    override_get_session: None, running_app: ASGIApp
+) -> AsyncIterator[AsyncClient]:
+    """An httpx client calling the running app in-process."""
+    transport = ASGITransport(app=running_app)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
