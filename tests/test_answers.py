@@ -60,6 +60,10 @@ def test_slug_derived_from_the_name(
         ({"project_name": "Ok", "project_slug": "trailing-"}, "must not end with a dash"),
         ({"project_name": "Ok", "project_slug": "two--dashes"}, "two dashes in a row"),
         ({"project_name": "Ok", "project_slug": "a" * 61}, r"too long \(61 characters\)"),
+        ({"project_name": "   "}, "project_name is required"),
+        ({"project_name": "Ok", "project_slug": "Bad Slug"}, r"\^\[a-z\]\[a-z0-9-\]\*\$"),
+        ({"project_name": "Ok", "author_email": "not-an-email"}, "name@example.com"),
+        ({"project_name": "Ok", "python_version": "3.9"}, r"'3.9' is not in \['3.11'"),
     ],
     ids=[
         "name-without-latin-letters",
@@ -76,6 +80,10 @@ def test_slug_derived_from_the_name(
         "slug-trailing-dash",
         "slug-double-dash",
         "slug-too-long",
+        "name-blank",
+        "slug-with-space",
+        "bad-email",
+        "old-python",
     ],
 )
 def test_unusable_answers_are_rejected_with_what_is_allowed(

@@ -80,26 +80,6 @@ def test_slug_is_derived_from_the_name(custom_project: Path) -> None:
     assert 'name = "acme-billing-service-2"' in (custom_project / "pyproject.toml").read_text()
 
 
-@pytest.mark.parametrize(
-    ("answers", "message"),
-    [
-        ({"project_name": "   "}, "project_name is required"),
-        ({"project_name": "Ok", "project_slug": "Bad Slug"}, r"\^\[a-z\]\[a-z0-9-\]\*\$"),
-        ({"project_name": "Ok", "project_slug": "9lives"}, "must start with a lowercase letter"),
-        ({"project_name": "Ok", "author_email": "not-an-email"}, "name@example.com"),
-        ({"project_name": "Ok", "python_version": "3.9"}, r"'3.9' is not in \['3.11'"),
-    ],
-    ids=["empty-name", "slug-with-space", "slug-leading-digit", "bad-email", "old-python"],
-)
-def test_invalid_answers_are_rejected_with_what_is_allowed(
-    answers: dict[str, str], message: str, template_dir: Path, tmp_path: Path
-) -> None:
-    destination = tmp_path / "project"
-    with pytest.raises(ValueError, match=message):
-        render(template_dir, destination, answers)
-    assert not destination.exists() or not any(destination.iterdir())
-
-
 def test_plain_copy_needs_no_trust(template_dir: Path) -> None:
     settings = yaml.safe_load((template_dir / "copier.yml").read_text(encoding="utf-8"))
     assert not {"_tasks", "_migrations", "_jinja_extensions"} & settings.keys()

@@ -10,7 +10,6 @@ from typing import Literal
 
 import pytest
 import yaml
-from copier import run_copy
 from packaging.version import Version
 
 from tests.owner import EDITS_SINCE_1_0, OWNER_EDITS
@@ -31,6 +30,7 @@ from tests.updating import (
     find_conflicts,
     generate,
     missing_edits,
+    render_version,
     template_files,
     update,
 )
@@ -101,19 +101,6 @@ def owner_project(
     return project
 
 
-def fresh_render(template: TemplateRepository, version: str, destination: Path) -> Path:
-    run_copy(
-        str(template.path),
-        str(destination),
-        data=DEFAULT_ANSWERS,
-        vcs_ref=version,
-        defaults=True,
-        quiet=True,
-        unsafe=False,
-    )
-    return destination
-
-
 def recorded_version(project: Path) -> str:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
     commit: str = answers["_commit"]
@@ -146,7 +133,7 @@ def test_owner_changes_merge_cleanly_with_a_harness_change(
     assert_merged_cleanly(project)
     assert recorded_version(project) == newer
     assert missing_edits(project, HARNESS_CHANGE) == []
-    newer_render = fresh_render(template, newer, tmp_path / "newer")
+    newer_render = render_version(template, newer, tmp_path / "newer", DEFAULT_ANSWERS)
     assert template_files(project, "tests/harness") == template_files(newer_render, "tests/harness")
     assert missing_edits(project, OWNER_EDITS + EDITS_SINCE_1_0) == []
     assert_project_checks_pass(project)
@@ -209,7 +196,7 @@ def test_update_from_a_release_to_the_current_tree(
     assert_merged_cleanly(project)
     apply_edits(project, manual_steps)
     assert recorded_version(project) == current
-    current_render = fresh_render(template, current, tmp_path / "current")
+    current_render = render_version(template, current, tmp_path / "current", DEFAULT_ANSWERS)
     assert template_files(project, "tests/harness") == template_files(
         current_render, "tests/harness"
     )

@@ -122,10 +122,9 @@ class TemplateRepository:
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
-def generate(
+def render_version(
     template: TemplateRepository, version: str, destination: Path, answers: Mapping[str, Any]
 ) -> Path:
-    """Generate a project from a template version and commit it, as a team would."""
     run_copy(
         str(template.path),
         str(destination),
@@ -135,6 +134,14 @@ def generate(
         quiet=True,
         unsafe=False,
     )
+    return destination
+
+
+def generate(
+    template: TemplateRepository, version: str, destination: Path, answers: Mapping[str, Any]
+) -> Path:
+    """Generate a project from a template version and commit it, as a team would."""
+    render_version(template, version, destination, answers)
     git(destination, "init", "--quiet")
     commit_all(destination, f"Generate from template {version}")
     return destination
