@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from copier import run_copy
 from sqlalchemy import make_url
 
@@ -111,3 +112,13 @@ def collected_count(project: Path, env: Mapping[str, str] | None = None) -> int:
     match = re.search(r"(\d+) tests? collected", outcome.output)
     assert match, outcome
     return int(match.group(1))
+
+
+def asked_questions(template: Path) -> dict[str, dict[str, Any]]:
+    """copier.yml's questions a person answers, in order: no settings, no derived values."""
+    questions: dict[str, Any] = yaml.safe_load((template / "copier.yml").read_text("utf-8"))
+    return {
+        name: spec
+        for name, spec in questions.items()
+        if not name.startswith("_") and spec.get("when") is not False
+    }

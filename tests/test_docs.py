@@ -1,16 +1,13 @@
 """The documentation site (mkdocs) describes the template as it is."""
 
 import re
-from typing import Any
 
-import yaml
-
-from tests.rendering import REPO_ROOT
+from tests.rendering import REPO_ROOT, asked_questions
 
 
 def test_options_page_documents_every_question_with_its_default_and_choices() -> None:
-    questions: dict[str, Any] = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
-    asked = [name for name in questions if not name.startswith("_")]
+    questions = asked_questions(REPO_ROOT)
+    asked = list(questions)
     lines = (REPO_ROOT / "docs/options.md").read_text(encoding="utf-8").splitlines()
     rows = {line.split("`")[1]: line for line in lines if line.startswith("| `")}
     explained = {

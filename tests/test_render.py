@@ -9,6 +9,7 @@ import yaml
 from tests.rendering import (
     CUSTOM_ANSWERS,
     DEFAULT_ANSWERS,
+    asked_questions,
     collected_count,
     render,
     run_in,
@@ -69,9 +70,7 @@ def test_answers_file_records_every_answer(
 
     for question, answer in answers.items():
         assert recorded[question] == answer
-    questions = yaml.safe_load((template_dir / "copier.yml").read_text(encoding="utf-8"))
-    asked = {name for name in questions if not name.startswith("_")}
-    assert asked <= recorded.keys()
+    assert asked_questions(template_dir).keys() <= recorded.keys()
 
 
 def test_slug_is_derived_from_the_name(custom_project: Path) -> None:

@@ -6,12 +6,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import Connection, MetaData, event
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm.session import JoinTransactionMode
 
 # Deterministic constraint names, so migrations can refer to (and drop) them.
 NAMING_CONVENTION = {
@@ -54,9 +56,16 @@ def _use_sqlite_transactions_as_written(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_sessionmaker(
+    bind: AsyncEngine | AsyncConnection,
+    *,
+    join_transaction_mode: JoinTransactionMode = "conditional_savepoint",
+) -> async_sessionmaker[AsyncSession]:
+    """The app's session factory. The test harness binds it to a connection instead."""
     # expire_on_commit=False: the response is serialised after the commit, from loaded values.
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(
+        bind, expire_on_commit=False, join_transaction_mode=join_transaction_mode
+    )
 
 
 # Dependencies that do not block are `async def`: FastAPI runs a plain `def` in a worker thread.

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from starlette.types import ASGIApp
 
-from src.database import get_sessionmaker
+from src.database import create_sessionmaker, get_sessionmaker
 from src.main import app
 from tests.harness.database import (
     DatabaseUnreachableError,
@@ -72,12 +72,8 @@ async def async_connection(async_engine: AsyncEngine) -> AsyncIterator[AsyncConn
 def test_sessionmaker(
     async_connection: AsyncConnection,
 ) -> async_sessionmaker[AsyncSession]:
-    """Sessions that join the test's transaction through savepoints."""
-    return async_sessionmaker(
-        bind=async_connection,
-        expire_on_commit=False,
-        join_transaction_mode="create_savepoint",
-    )
+    """The app's own session factory, joining the test's transaction through savepoints."""
+    return create_sessionmaker(async_connection, join_transaction_mode="create_savepoint")
 
 
 @pytest.fixture
