@@ -12,8 +12,8 @@ from src.config import Settings
 from src.errors import ErrorResponse
 from src.main import create_app
 from src.users.models import EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, User
+from tests.integration.users_api import USERS, create_user
 
-USERS = "/api/v1/users/"
 MAX_BIGINT = 2**63 - 1
 
 
@@ -21,13 +21,6 @@ def error_of(response: Response, status_code: int) -> ErrorResponse:
     """The response's error body, after checking its status and its shape."""
     assert response.status_code == status_code, response.text
     return ErrorResponse.model_validate_json(response.content, strict=True)
-
-
-async def create_user(client: AsyncClient, email: str, name: str = "Test User") -> int:
-    response = await client.post(USERS, json={"email": email, "name": name})
-    assert response.status_code == 201, response.text
-    user_id: int = response.json()["id"]
-    return user_id
 
 
 class TestMalformedBodies:

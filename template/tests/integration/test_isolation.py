@@ -3,7 +3,7 @@
 import pytest
 from httpx import AsyncClient
 
-USERS = "/api/v1/users/"
+from tests.integration.users_api import USERS
 
 
 # Two identical tests: in whatever order they run (pytest-randomly shuffles them), the second

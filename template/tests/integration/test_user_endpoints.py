@@ -6,15 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.users.models import User
-
-USERS = "/api/v1/users/"
-
-
-async def create_user(client: AsyncClient, email: str, name: str = "Test User") -> int:
-    response = await client.post(USERS, json={"email": email, "name": name})
-    assert response.status_code == 201, response.text
-    user_id: int = response.json()["id"]
-    return user_id
+from tests.integration.users_api import USERS, create_user
 
 
 class TestUserEndpoints:
