@@ -84,6 +84,20 @@ def run_in(project: Path, *args: str, env: Mapping[str, str] | None = None) -> O
     return Outcome(completed.returncode, completed.stdout)
 
 
+def run_snippet(
+    project: Path, code: str, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run Python code inside a rendered project; stdout and stderr kept apart for parsing."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=project,
+        env=dict(env) if env is not None else project_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def run_project_pytest(project: Path, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
     return run_in(project, "pytest", "-q", "-p", "no:cacheprovider", *args, env=env)
 

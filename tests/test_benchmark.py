@@ -1,11 +1,10 @@
 """Smoke test of the harness benchmark (bench/harness_benchmark.py) with a tiny workload."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from bench.harness_benchmark import CLOCKS, VARIANTS, main, prepare_project
+from tests.rendering import run_snippet
 
 COUNT_TABLES = "import src.main; from src.database import Base; print(len(Base.metadata.tables))"
 
@@ -13,13 +12,7 @@ COUNT_TABLES = "import src.main; from src.database import Base; print(len(Base.m
 def test_benchmark_project_has_the_extra_tables(template_dir: Path, tmp_path: Path) -> None:
     project = prepare_project(template_dir, tmp_path / "bench", tables=3, tests=2)
 
-    completed = subprocess.run(
-        [sys.executable, "-c", COUNT_TABLES],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = run_snippet(project, COUNT_TABLES)
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "4"  # users + 3

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -139,6 +139,21 @@ def served() -> Iterator[list[subprocess.Popen[str]]]:
                 server.wait()
 
 
+def documented_project(
+    template_dir: Path,
+    tmp_path: Path,
+    name: str,
+    database: str,
+    test_database: str,
+    commands: Sequence[str],
+) -> tuple[Path, dict[str, str]]:
+    """A rendered project whose README gives `commands`, and the fresh environment to run them."""
+    project = render(template_dir, tmp_path / "svc", {"project_name": name, "database": database})
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert all(command in readme for command in commands)
+    return project, fresh_env(database, test_database)
+
+
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_uv_setup_ci_workflow_and_server_work_from_scratch(
     database: str,
@@ -146,12 +161,9 @@ def test_uv_setup_ci_workflow_and_server_work_from_scratch(
     tmp_path: Path,
     served: list[subprocess.Popen[str]],
 ) -> None:
-    project = render(
-        template_dir, tmp_path / "svc", {"project_name": "Fresh Service", "database": database}
+    project, env = documented_project(
+        template_dir, tmp_path, "Fresh Service", database, "fresh_uv_test", UV_COMMANDS
     )
-    env = fresh_env(database, "fresh_uv_test")
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    assert all(command in readme for command in UV_COMMANDS)
     uv = uv_executable()
 
     synced = run(project, [uv, "sync"], env)
@@ -197,12 +209,9 @@ def test_uv_setup_ci_workflow_and_server_work_from_scratch(
 def test_plain_pip_setup_works_from_scratch(
     database: str, template_dir: Path, tmp_path: Path
 ) -> None:
-    project = render(
-        template_dir, tmp_path / "svc", {"project_name": "Pip Service", "database": database}
+    project, env = documented_project(
+        template_dir, tmp_path, "Pip Service", database, "fresh_pip_test", PIP_COMMANDS
     )
-    env = fresh_env(database, "fresh_pip_test")
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    assert all(command in readme for command in PIP_COMMANDS)
     python = str(project / ".venv/bin/python")
 
     for command in (

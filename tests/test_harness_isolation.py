@@ -1,13 +1,11 @@
 """The generated suite is order- and parallel-proof, on the test driver and on aiosqlite."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.rendering import collected_count, project_env, run_project_pytest
+from tests.rendering import collected_count, project_env, run_project_pytest, run_snippet
 
 AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
 PRINT_TEST_DRIVER = (
@@ -23,14 +21,7 @@ def test_test_database_url_chooses_the_driver(
     default_project: Path, test_database_url: str, driver: str
 ) -> None:
     env = project_env(TEST_DATABASE_URL=test_database_url)
-    completed = subprocess.run(
-        [sys.executable, "-c", PRINT_TEST_DRIVER],
-        cwd=default_project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = run_snippet(default_project, PRINT_TEST_DRIVER, env=env)
 
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == driver
@@ -103,13 +94,8 @@ print(json.dumps([asyncio.run(observe(url)) for url in sys.argv[1:]]))
 
 
 def test_inline_driver_behaves_like_aiosqlite(default_project: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-c", DRIVER_PARITY_SCRIPT, "sqlite+inline:///:memory:", AIOSQLITE_URL],
-        cwd=default_project,
-        env=project_env(),
-        capture_output=True,
-        text=True,
-        check=False,
+    completed = run_snippet(
+        default_project, DRIVER_PARITY_SCRIPT, "sqlite+inline:///:memory:", AIOSQLITE_URL
     )
 
     assert completed.returncode == 0, completed.stderr

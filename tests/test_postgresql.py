@@ -3,8 +3,6 @@ the guard and the unreachable-server message, and the compose file of local deve
 
 import asyncio
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -17,6 +15,7 @@ from tests.rendering import (
     postgres_test_env,
     project_env,
     run_project_pytest,
+    run_snippet,
     summary_counts,
 )
 
@@ -40,14 +39,8 @@ def database_names(server_url: str) -> set[str]:
 
 def default_database_url(project: Path) -> str:
     """The rendered app's default DATABASE_URL, as its own code computes it."""
-    completed = subprocess.run(
-        [sys.executable, "-c", "from src.config import DEFAULT_DATABASE_URL as u; print(u)"],
-        cwd=project,
-        env=project_env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    completed = run_snippet(project, "from src.config import DEFAULT_DATABASE_URL as u; print(u)")
+    assert completed.returncode == 0, completed.stderr
     return completed.stdout.strip()
 
 
