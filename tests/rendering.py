@@ -1,5 +1,6 @@
 """Render the template from the working tree and run commands inside rendered projects."""
 
+import ast
 import os
 import re
 import shutil
@@ -123,7 +124,8 @@ def postgres_test_env(server_url: str) -> dict[str, str]:
 
 def collected_count(project: Path, env: Mapping[str, str] | None = None) -> int:
     outcome = run_project_pytest(project, "--collect-only", env=env)
-    match = re.search(r"(\d+) tests? collected", outcome.output)
+    # "12 tests collected", or "10/12 tests collected (2 deselected)": the first number.
+    match = re.search(r"(\d+)(?:/\d+)? tests? collected", outcome.output)
     assert match, outcome
     return int(match.group(1))
 
@@ -136,3 +138,12 @@ def asked_questions(template: Path) -> dict[str, dict[str, Any]]:
         for name, spec in questions.items()
         if not name.startswith("_") and spec.get("when") is not False
     }
+
+
+def server_options(project: Path) -> list[str]:
+    """The uvicorn options a rendered project serves with (SERVER_OPTIONS of its harness)."""
+    tree = ast.parse((project / "tests/harness/live_server.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SERVER_OPTIONS":
+            return list(ast.literal_eval(node.value))
+    raise AssertionError("tests/harness/live_server.py defines no SERVER_OPTIONS")

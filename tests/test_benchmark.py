@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from bench.harness_benchmark import CLOCKS, VARIANTS, main, prepare_project
+from bench.serving_benchmark import main as serving_main
 from tests.rendering import run_snippet
 
 COUNT_TABLES = "import src.main; from src.database import Base; print(len(Base.metadata.tables))"
@@ -32,3 +33,20 @@ def test_benchmark_runs_every_variant_and_writes_the_table(tmp_path: Path) -> No
     table = (output / "results.md").read_text(encoding="utf-8")
     assert table.count("| K extra tables | a ms/test | b ms/test | c ms/test |") == len(CLOCKS)
     assert table.count("\n| 0 | ") == len(CLOCKS)
+
+
+def test_serving_benchmark_measures_every_cell_before_and_after(tmp_path: Path) -> None:
+    output = tmp_path / "serving"
+
+    serving_main(
+        ["--clients", "4", "--seconds", "1", "--rounds", "1", "--no-plot", "--output", str(output)]
+    )
+
+    results = json.loads((output / "results.json").read_text(encoding="utf-8"))
+    assert {"sqlite w1", "sqlite w2"} <= set(results["configs"])
+    for config in results["configs"]:
+        after = results["medians"][f"after {config} c4"]
+        assert results["medians"][f"before {config} c4"]["requests"] > 0
+        assert after["requests"] > 0
+        assert after["server_errors"] == after["dropped"] == after["ledger_problems"] == 0
+    assert "| sqlite w1 | 4 |" in (output / "results.md").read_text(encoding="utf-8")

@@ -88,8 +88,8 @@ CHECK_IN_MIGRATION = (
         ),
         pytest.param(
             "src/users/models.py",
-            '(CheckConstraint("email = lower(email)", name="email_lower_case"),)',
-            "()",
+            '        CheckConstraint("email = lower(email)", name="email_lower_case"),\n',
+            "",
             "tests/integration/test_bad_input.py",
             CHECK_IN_MIGRATION,
             id="database-allows-upper-case-emails",

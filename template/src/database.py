@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, MetaData, event
+from sqlalchemy import Connection, MetaData, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -14,6 +14,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.session import JoinTransactionMode
+
+from src import sqlite_inline
+
+sqlite_inline.register()
 
 # Deterministic constraint names, so migrations can refer to (and drop) them.
 NAMING_CONVENTION = {
@@ -30,18 +34,43 @@ class Base(DeclarativeBase):
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    engine = create_async_engine(url, echo=echo)
-    if engine.dialect.name == "sqlite":
-        _use_sqlite_transactions_as_written(engine)
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_async_engine(url, echo=echo)
+    engine = create_async_engine(url, echo=echo, **_sqlite_pool_options(url))
+    _configure_sqlite(engine)
     return engine
 
 
-def _use_sqlite_transactions_as_written(engine: AsyncEngine) -> None:
-    """Make SQLite transactions behave like the SQL says (see SQLAlchemy's SQLite dialect docs).
+def _sqlite_pool_options(url: str) -> dict[str, Any]:
+    """One connection per process for a database file (an in-memory one keeps its StaticPool).
 
-    By default the sqlite3 driver emits no BEGIN until the first write, so a SAVEPOINT can open
-    (and its RELEASE commit) a transaction of its own. Taking over BEGIN makes savepoints nest
-    inside the real transaction. Foreign keys are off in SQLite unless asked for.
+    SQLite lets one transaction write at a time, and every transaction here writes or may
+    (BEGIN IMMEDIATE, below): more connections would only wait for the lock, each polling for
+    it, where requests waiting for the one connection are queued by the pool and served in
+    order. Other processes (uvicorn --workers N) wait for the lock for the URL's `?timeout=`
+    (in seconds; sqlite3's default, 5).
+    """
+    if make_url(url).database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": 1, "max_overflow": 0}
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """Make SQLite transactions nest, and safe to run side by side (as Rails 7.1+ and Django 5.1+
+    configure SQLite for serving).
+
+    - The engine emits BEGIN itself (see SQLAlchemy's SQLite dialect docs): by default the
+      sqlite3 driver emits none until the first write, so a SAVEPOINT could open (and its
+      RELEASE commit) a transaction of its own instead of nesting in the real one.
+    - BEGIN IMMEDIATE takes the write lock when the transaction starts. A deferred transaction
+      that reads and then writes must upgrade its lock midway, and SQLite refuses that at once
+      (`database is locked`, no waiting) while another connection writes: the busy timeout
+      cannot help there. Taking the lock first makes writers queue for it instead.
+    - WAL: a commit appends to a log instead of rewriting the file, other readers (a backup,
+      the `sqlite3` shell) never block the writer, and a killed process loses no committed
+      transaction. `synchronous=NORMAL` is WAL's usual
+      pairing: durable across process crashes, it may lose the last commits on power loss.
+    - Foreign keys are off in SQLite unless asked for.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -49,11 +78,16 @@ def _use_sqlite_transactions_as_written(engine: AsyncEngine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        (journal_mode,) = cursor.fetchone()
+        # In-memory databases answer "memory": there is no file to share with anyone.
+        if journal_mode == "wal":
+            cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(

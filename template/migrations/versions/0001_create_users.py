@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lower_case")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sqlite_autoincrement=True,
     )
     # ### end Alembic commands ###
 

@@ -13,7 +13,12 @@ class User(Base):
     __tablename__ = "users"
     # Emails are unique regardless of letter case: stored in lower case (enforced here, not only
     # by the API schema), so the plain unique constraint on `email` covers every spelling.
-    __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
+    # SQLite would hand a deleted user's id (the highest one) to the next user without
+    # AUTOINCREMENT; ids are never reused, as on PostgreSQL.
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+        {"sqlite_autoincrement": True},
+    )
 
     # 64-bit ids, as the API promises (INTEGER is 32-bit on PostgreSQL). SQLite keeps INTEGER:
     # only an INTEGER PRIMARY KEY is its auto-incrementing 64-bit rowid.

@@ -16,15 +16,13 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from src import sqlite_inline
 from src.config import DEFAULT_DATABASE_URL, get_settings
 from src.database import create_engine
-from tests.harness import sqlite_inline
 from tests.harness.migrations import upgrade_to_head
 
-sqlite_inline.register()
-
-# In-memory SQLite through the inline driver (see sqlite_inline.py): same dialect, same sqlite3,
-# no thread hop per statement. TEST_DATABASE_URL=sqlite+aiosqlite:///:memory: switches back.
+# In-memory SQLite through the app's own driver (src/sqlite_inline.py): no thread hop per
+# statement. TEST_DATABASE_URL=sqlite+aiosqlite:///:memory: tests on aiosqlite instead.
 SQLITE_TEST_DATABASE_URL = f"sqlite+{sqlite_inline.DRIVER}:///:memory:"
 ALLOW_REMOTE_VARIABLE = "TEST_DATABASE_ALLOW_REMOTE"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})

@@ -11,10 +11,12 @@ commit loses its writes, exactly as in production, and the test sees it.
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import URL
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -33,6 +35,7 @@ from tests.harness.database import (
     configured_test_database_url,
     open_test_database,
 )
+from tests.harness.live_server import live_database
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -50,11 +53,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         raise pytest.UsageError(str(error)) from None
 
 
+def _xdist_worker() -> str | None:
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
 @pytest.fixture(scope="session")
 async def async_engine() -> AsyncIterator[AsyncEngine]:
     """The test database engine; the schema is migrated once per test session (and worker)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    async with open_test_database(configured_test_database_url(), worker) as engine:
+    async with open_test_database(configured_test_database_url(), _xdist_worker()) as engine:
         yield engine
 
 
@@ -117,3 +123,11 @@ async def async_client(
     transport = ASGITransport(app=running_app)
     async with AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
+
+
+@pytest.fixture
+async def live_database_url(tmp_path: Path) -> AsyncIterator[URL]:
+    """A migrated database of the test database's kind for a real server (`serve_app` in
+    tests/harness/live_server.py), made for this test and dropped after it."""
+    async with live_database(tmp_path, _xdist_worker()) as url:
+        yield url

@@ -133,6 +133,15 @@ class TestUserEndpoints:
         assert (await async_client.get(f"{USERS}{user_id}")).status_code == 404
         assert (await async_client.delete(f"{USERS}{user_id}")).status_code == 404
 
+    async def test_a_deleted_users_id_is_never_given_again(self, async_client: AsyncClient) -> None:
+        deleted_id = await create_user(async_client, "deleted@example.com")
+        assert (await async_client.delete(f"{USERS}{deleted_id}")).status_code == 204
+
+        new_id = await create_user(async_client, "newcomer@example.com")
+
+        assert new_id > deleted_id
+        assert (await async_client.get(f"{USERS}{deleted_id}")).status_code == 404
+
     async def test_list_pagination(self, async_client: AsyncClient) -> None:
         ids = [await create_user(async_client, f"user{i}@example.com") for i in range(5)]
 

@@ -1,20 +1,30 @@
 """`sqlite+inline://`: the aiosqlite dialect with aiosqlite's worker thread taken out.
 
-aiosqlite runs every sqlite3 call on a worker thread and wakes the event loop with the answer:
-two thread hops per call, about 500 us per statement, while SQLite answers an in-memory query
-in a few microseconds. A test database has nothing to wait for, so this driver makes the same
-sqlite3 calls directly on the event loop's thread, wrapped in coroutines that finish at once.
+aiosqlite runs every sqlite3 call on a worker thread and wakes the event loop with the answer.
+Under load that wake-up waits behind every other request the loop is serving, so a transaction
+of a few statements holds SQLite's single write lock for many loop turns, and throughput
+collapses (docs/benchmarks.md in the template has the figures). SQLite itself answers in
+microseconds from a local file, so this driver makes the same sqlite3 calls directly on the
+event loop's thread, wrapped in coroutines: a transaction runs from BEGIN to COMMIT without
+giving the loop away, unless the application awaits something else in between.
+
+The one wait that can be long is for another process's write lock. sqlite3's busy handler
+would sleep on the loop's thread, so this driver connects with `timeout=0` and waits itself:
+it sleeps with `asyncio.sleep` between attempts until the connection's `timeout` (sqlite3's own
+parameter, in seconds) runs out, then raises sqlite3's `database is locked` error as usual.
 
 Everything else is shared with `sqlite+aiosqlite`: SQLAlchemy's SQLite dialect and its
-aiosqlite adapter classes, the `sqlite3` module and its exceptions, the pool (StaticPool for
-`:memory:`), and the engine events of `src.database.create_engine` (the dialect is still named
-"sqlite"). The SQL sent and its results are the same; only the thread that runs it differs.
-Because a statement never yields to the event loop, concurrent requests in one test interleave
-between statements only: test races with `TEST_DATABASE_URL=sqlite+aiosqlite:///:memory:`.
+aiosqlite adapter classes, the `sqlite3` module and its exceptions, the pool, and the engine
+events of `src.database.create_engine` (the dialect is still named "sqlite"). The SQL sent and
+its results are the same; only the thread that runs it differs. Because a statement never
+yields to the event loop, concurrent requests in one process interleave between statements
+only: test races with `TEST_DATABASE_URL=sqlite+aiosqlite:///:memory:`.
 """
 
+import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Self, cast
 
 from sqlalchemy.connectors.asyncio import AsyncIODBAPIConnection
@@ -26,13 +36,40 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 )
 
 DRIVER = "inline"
+# sqlite3.connect's default: how long to wait for another connection's lock, in seconds.
+DEFAULT_TIMEOUT_SECONDS = 5.0
+# Pauses between attempts to get a lock: short at first (transactions here last about a
+# millisecond), never longer than MAX_BUSY_PAUSE_SECONDS.
+FIRST_BUSY_PAUSE_SECONDS = 0.001
+MAX_BUSY_PAUSE_SECONDS = 0.02
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+async def _retry_while_busy(call: Callable[[], object], patience: float) -> None:
+    """`call()`, tried again after a pause for as long as another connection holds the lock."""
+    deadline = time.monotonic() + patience
+    pause = FIRST_BUSY_PAUSE_SECONDS
+    while True:
+        try:
+            call()
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error) or time.monotonic() + pause > deadline:
+                raise
+        else:
+            return
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, MAX_BUSY_PAUSE_SECONDS)
 
 
 class InlineCursor:
     """aiosqlite's cursor API, answered by a sqlite3 cursor on the calling thread."""
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, timeout: float) -> None:
         self._cursor = cursor
+        self._timeout = timeout
 
     async def __aenter__(self) -> Self:
         return self
@@ -61,11 +98,12 @@ class InlineCursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Any = ()) -> Self:
-        self._cursor.execute(sql, parameters)
+        await _retry_while_busy(lambda: self._cursor.execute(sql, parameters), self._timeout)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> Self:
-        self._cursor.executemany(sql, parameters)
+        rows = list(parameters)
+        await _retry_while_busy(lambda: self._cursor.executemany(sql, rows), self._timeout)
         return self
 
     async def fetchone(self) -> Any:
@@ -91,8 +129,9 @@ class InlineCursor:
 class InlineConnection:
     """aiosqlite's connection API, answered by a sqlite3 connection on the calling thread."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, timeout: float) -> None:
         self.sqlite3_connection = connection
+        self.timeout = timeout
         self.closed = False
 
     @property
@@ -100,10 +139,10 @@ class InlineConnection:
         return self.sqlite3_connection.isolation_level
 
     def cursor(self) -> InlineCursor:
-        return InlineCursor(self.sqlite3_connection.cursor())
+        return InlineCursor(self.sqlite3_connection.cursor(), self.timeout)
 
     async def commit(self) -> None:
-        self.sqlite3_connection.commit()
+        await _retry_while_busy(self.sqlite3_connection.commit, self.timeout)
 
     async def rollback(self) -> None:
         self.sqlite3_connection.rollback()
@@ -150,10 +189,12 @@ class InlineDBAPI(AsyncAdapt_aiosqlite_dbapi):
         # aiosqlite re-exports sqlite3's exceptions and constants; here they come from sqlite3.
         super().__init__(sqlite3, sqlite3)
 
-    def connect(self, *args: Any, **kwargs: Any) -> InlineAdaptedConnection:
-        connection = sqlite3.connect(*args, **kwargs)
+    def connect(self, database: str, **kwargs: Any) -> InlineAdaptedConnection:
+        # sqlite3's own busy handler would sleep on the event loop's thread: wait here instead.
+        timeout = float(kwargs.pop("timeout", DEFAULT_TIMEOUT_SECONDS))
+        connection = sqlite3.connect(database, timeout=0, **kwargs)
         return InlineAdaptedConnection(
-            self, cast(AsyncIODBAPIConnection, InlineConnection(connection))
+            self, cast(AsyncIODBAPIConnection, InlineConnection(connection, timeout))
         )
 
 

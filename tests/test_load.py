@@ -1,0 +1,76 @@
+"""The generated load tests: they pass on both variants, they run in the generated workflow and
+with the production server options, and they fail when SQLite transactions can collide."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.rendering import (
+    postgres_test_env,
+    project_env,
+    run_project_pytest,
+    server_options,
+    summary_counts,
+)
+from tests.test_ecosystem import dockerfile_instructions, workflow_commands
+from tests.test_harness_mutations import mutate
+
+LOAD_TESTS = 2
+CONCURRENCY_TEST = (
+    "tests/load/test_users_under_load.py::test_concurrent_mixed_traffic_is_served_and_kept"
+)
+
+
+@pytest.mark.parametrize("variant", ["default", "postgresql"])
+def test_load_tests_pass_on_both_variants(variant: str, request: pytest.FixtureRequest) -> None:
+    project: Path = request.getfixturevalue(f"{variant}_project")
+    env = (
+        project_env()
+        if variant == "default"
+        else postgres_test_env(request.getfixturevalue("postgres_server"))
+    )
+
+    outcome = run_project_pytest(project, "-m", "load", "-p", "no:randomly", env=env)
+
+    assert outcome.returncode == 0, outcome
+    assert summary_counts(outcome.output) == {"passed": LOAD_TESTS}, outcome
+
+
+def test_the_default_run_leaves_the_load_tests_out(default_project: Path) -> None:
+    outcome = run_project_pytest(default_project, "--collect-only", "tests/load")
+
+    assert f"no tests collected ({LOAD_TESTS} deselected)" in outcome.output, outcome
+
+
+def test_sqlite_transactions_that_upgrade_their_lock_fail_the_load_test(
+    default_project: Path, tmp_path: Path
+) -> None:
+    # A deferred BEGIN, the sqlite3 default: a read followed by a write meets another writer.
+    mutant = mutate(
+        default_project,
+        tmp_path,
+        "src/database.py",
+        'connection.exec_driver_sql("BEGIN IMMEDIATE")',
+        'connection.exec_driver_sql("BEGIN")',
+    )
+
+    outcome = run_project_pytest(mutant, "-m", "load", CONCURRENCY_TEST, env=project_env())
+
+    assert outcome.returncode == 1, outcome
+    assert "5xx" in outcome.output, outcome
+
+
+def test_the_image_serves_with_the_options_the_load_tests_prove(project: Path) -> None:
+    (command,) = [
+        arguments for keyword, arguments in dockerfile_instructions(project) if keyword == "CMD"
+    ]
+    words = json.loads(command)
+
+    assert words[:2] == ["uvicorn", "src.main:app"]
+    options = server_options(project)
+    assert " ".join(options) in " ".join(words[2:]), (options, words)
+
+
+def test_the_generated_workflow_runs_the_load_tests(project: Path) -> None:
+    assert "uv run pytest -m load" in workflow_commands(project)
