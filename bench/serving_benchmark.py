@@ -17,6 +17,7 @@ serves in production: its own default SQLite driver and its image's uvicorn opti
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -56,6 +57,25 @@ class Version:
     projects: dict[str, Path]  # by database
     sqlite_driver: str
     options: list[str]
+    ready_path: str
+
+
+def version_of(name: str, projects: dict[str, Path]) -> Version:
+    """How a rendered version serves in production: its default SQLite driver, its image's
+    uvicorn options (from its harness, if it has them) and its readiness path."""
+    sqlite = projects["sqlite"]
+    config = (sqlite / "src/config.py").read_text(encoding="utf-8")
+    driver = re.search(r'DEFAULT_DATABASE_URL = "sqlite\+(\w+):', config)
+    if driver is None:
+        raise RuntimeError(f"{name}: no SQLite DEFAULT_DATABASE_URL in src/config.py")
+    has_harness_server = (sqlite / "tests/harness/live_server.py").is_file()
+    return Version(
+        name,
+        projects,
+        driver.group(1),
+        server_options(sqlite) if has_harness_server else [],
+        "/health/ready" if (sqlite / "src/health.py").is_file() else "/health",
+    )
 
 
 def extract_commit(commit: str, destination: Path) -> Path:
@@ -67,11 +87,12 @@ def extract_commit(commit: str, destination: Path) -> Path:
     return destination
 
 
-def render_both(template: Path, destination: Path) -> dict[str, Path]:
-    return {
-        "sqlite": render(template, destination / "my-service", DEFAULT_ANSWERS),
-        "postgresql": render(template, destination / "acme-orders", POSTGRESQL_ANSWERS),
-    }
+def render_variants(template: Path, destination: Path, databases: list[str]) -> dict[str, Path]:
+    """The sqlite variant (it also runs the driver) and the postgresql one when measured."""
+    projects = {"sqlite": render(template, destination / "my-service", DEFAULT_ANSWERS)}
+    if "postgresql" in databases:
+        projects["postgresql"] = render(template, destination / "acme-orders", POSTGRESQL_ANSWERS)
+    return projects
 
 
 def database_url(version: Version, database: str) -> str:
@@ -89,6 +110,7 @@ def measure_cell(driver_project: Path, version: Version, cell: dict[str, Any]) -
         "project": str(version.projects[cell["database"]]),
         "database_url": database_url(version, cell["database"]),
         "options": version.options,
+        "ready_path": version.ready_path,
     }
     completed = subprocess.run(
         [sys.executable, "serving_driver.py", json.dumps(spec)],
@@ -104,20 +126,21 @@ def measure_cell(driver_project: Path, version: Version, cell: dict[str, Any]) -
     return figures
 
 
-def run(clients: list[int], seconds: float, rounds: int, baseline: str) -> dict:
-    databases = {"sqlite"} | ({"postgresql"} if os.environ.get("META_POSTGRES_URL") else set())
+def run(
+    clients: list[int], seconds: float, rounds: int, baseline: str, databases: list[str]
+) -> dict:
+    if "postgresql" in databases and not os.environ.get("META_POSTGRES_URL"):
+        print("no META_POSTGRES_URL: PostgreSQL cells left out", flush=True)
+        databases = [database for database in databases if database != "postgresql"]
     configs = [config for config in CONFIGS if config[0] in databases]
     samples: dict[str, list[dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="serving-bench-") as scratch:
         root = Path(scratch)
-        after_projects = render_both(snapshot_working_tree(root / "after-template"), root / "after")
-        before_projects = render_both(
-            extract_commit(baseline, root / "before-template"), root / "before"
-        )
-        versions = [
-            Version("before", before_projects, "aiosqlite", []),
-            Version("after", after_projects, "inline", server_options(after_projects["sqlite"])),
-        ]
+        after_template = snapshot_working_tree(root / "after-template")
+        after_projects = render_variants(after_template, root / "after", databases)
+        before_template = extract_commit(baseline, root / "before-template")
+        before_projects = render_variants(before_template, root / "before", databases)
+        versions = [version_of("before", before_projects), version_of("after", after_projects)]
         driver_project = after_projects["sqlite"]
         shutil.copy(BENCH_DIR / "serving_driver.py", driver_project)
         for round_number in range(1, rounds + 1):
@@ -234,11 +257,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="traffic per cell")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the median counts")
     parser.add_argument("--baseline", default=BASELINE_COMMIT, help="the 'before' commit")
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib)")
     args = parser.parse_args(argv)
 
-    results = run(args.clients, args.seconds, args.rounds, args.baseline)
+    results = run(args.clients, args.seconds, args.rounds, args.baseline, args.databases)
     args.output.mkdir(parents=True, exist_ok=True)
     text = report(results)
     (args.output / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -44,6 +44,7 @@ async def measure(cell: dict[str, Any]) -> dict[str, float | int]:
                 workers=cell["workers"],
                 options=cell["options"],
                 project_root=project,
+                ready_path=cell["ready_path"],
             ) as server:
                 report = await drive_traffic(
                     server.base_url, ledger.round, clients=cell["clients"], seconds=cell["seconds"]

@@ -49,6 +49,14 @@ def mutate(project: Path, tmp_path: Path, relative: str, old: str, new: str) -> 
             id="harness-skips-the-lifespan",
         ),
         pytest.param(
+            "src/request_context.py",
+            "                if is_database_unavailable(error)\n",
+            "                if False  # mutation: every failure is a bug\n",
+            "harness/test_health_and_failures.py"
+            "::test_an_unavailable_database_is_503_with_retry_after_and_one_log_line",
+            id="unavailable-database-answered-500",
+        ),
+        pytest.param(
             "tests/harness/database.py",
             'if not name.endswith("_test"):',
             "if False:  # mutation: any database name is accepted",
@@ -69,7 +77,10 @@ def test_generated_suite_fails_on_mutation(
     mutant = mutate(default_project, tmp_path, relative, old, new)
 
     env = project_env(TEST_DATABASE_URL=test_database_url)
-    outcome = run_project_pytest(mutant, "-p", "no:randomly", "-rf", env=env)
+    # The proof's module is enough: the whole suite is run unmutated by tests/test_render.py.
+    outcome = run_project_pytest(
+        mutant, f"tests/{proof.split('::', maxsplit=1)[0]}", "-p", "no:randomly", "-rf", env=env
+    )
 
     assert outcome.returncode == 1, outcome
     assert summary_counts(outcome.output).get("failed", 0) >= 1, outcome

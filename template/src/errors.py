@@ -3,6 +3,8 @@
     {"detail": "<what went wrong>", "errors": [{"loc": [...], "msg": "...", "type": "..."}]}
 
 `detail` is always a string; `errors` lists the offending fields of a 422 and is empty otherwise.
+Requests that raise are answered in the same shape by src/request_context.py: 503 when the
+database is unavailable, 500 for a bug.
 """
 
 from collections.abc import Mapping
@@ -15,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+
+DATABASE_UNAVAILABLE = "Service unavailable: the database is not answering"
 
 
 class FieldError(BaseModel):
@@ -59,9 +63,3 @@ def install_error_handlers(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "Invalid request", errors)
-
-    @app.exception_handler(Exception)
-    async def unexpected_error(_request: Request, _exc: Exception) -> JSONResponse:
-        # The traceback goes to the server log (the exception is re-raised); the client gets
-        # nothing that could help an attacker.
-        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error")

@@ -6,7 +6,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from src import errors
+from src import errors, request_context
+from src import health as health_checks
 from src.config import Settings, get_settings
 from src.database import SessionDep, create_engine, create_sessionmaker
 from src.users.router import router as users_router
@@ -15,7 +16,13 @@ from src.users.router import router as users_router
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
-    engine = create_engine(settings.database_url, echo=settings.database_echo)
+    engine = create_engine(
+        settings.database_url,
+        echo=settings.database_echo,
+        pool_timeout=settings.database_pool_timeout,
+        connect_timeout=settings.database_connect_timeout,
+        command_timeout=settings.database_command_timeout,
+    )
     app.state.sessionmaker = create_sessionmaker(engine)
     try:
         yield
@@ -24,8 +31,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The application shell: lifespan, docs, error handlers. Routers are registered below,
-    where a service adds its own (kept as in 0.1.0, so `copier update` merges cleanly)."""
+    """The application shell: lifespan, docs, error handling, request ids, health checks.
+    Routers are registered below, where a service adds its own (kept as in 0.1.0, so that
+    `copier update` merges cleanly)."""
     app = FastAPI(
         title=settings.app_name,
         debug=settings.debug,
@@ -33,10 +41,13 @@ def create_app(settings: Settings) -> FastAPI:
         # Without an OpenAPI URL there is no schema, Swagger UI or ReDoc to serve.
         openapi_url="/openapi.json" if settings.docs_enabled else None,
         # Any operation can reject its input: 400 for a body that cannot be decoded, 422 for
-        # invalid values; documented for every route, in the shared error shape.
-        responses=errors.error_responses(400, 422),
+        # invalid values; and any can meet an unavailable database: 503. Documented for every
+        # route, in the shared error shape.
+        responses=errors.error_responses(400, 422, 503),
     )
     errors.install_error_handlers(app)
+    request_context.install(app, debug=settings.debug)
+    app.include_router(health_checks.router)
     return app
 
 

@@ -44,8 +44,14 @@ FIRST_BUSY_PAUSE_SECONDS = 0.001
 MAX_BUSY_PAUSE_SECONDS = 0.02
 
 
+# Another connection holds the lock, or is recovering the WAL index: trying again can succeed.
+# Not SQLITE_BUSY_SNAPSHOT: a transaction that read an older version of the database than the
+# one it would write to never succeeds by trying again.
+RETRYABLE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_BUSY_RECOVERY})
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+    return getattr(error, "sqlite_errorcode", 0) in RETRYABLE_CODES
 
 
 async def _retry_while_busy(call: Callable[[], object], patience: float) -> None:

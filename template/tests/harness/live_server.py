@@ -37,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVER_OPTIONS = ("--timeout-keep-alive", "75")
 STARTUP_TIMEOUT_SECONDS = 30.0
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
-READY_PATH = "/health"
+READY_PATH = "/health/ready"
 
 
 class LiveServerError(Exception):
@@ -128,6 +128,7 @@ async def serve_app(
     workers: int = 1,
     options: Sequence[str] = SERVER_OPTIONS,
     project_root: Path = PROJECT_ROOT,
+    ready_path: str = READY_PATH,
 ) -> AsyncIterator[LiveServer]:
     """uvicorn serving `src.main:app` of `project_root` (this project unless another is given)
     on a free loopback port until the block ends."""
@@ -148,13 +149,13 @@ async def serve_app(
         )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     try:
-        await _wait_until_ready(server)
+        await _wait_until_ready(server, ready_path)
         yield server
     finally:
         await _stop(process)
 
 
-async def _wait_until_ready(server: LiveServer) -> None:
+async def _wait_until_ready(server: LiveServer, ready_path: str) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + STARTUP_TIMEOUT_SECONDS
     async with httpx.AsyncClient(base_url=server.base_url, timeout=1.0) as client:
@@ -162,7 +163,7 @@ async def _wait_until_ready(server: LiveServer) -> None:
             if server.process.returncode is not None:
                 break
             with suppress(httpx.TransportError):
-                if (await client.get(READY_PATH)).status_code == 200:
+                if (await client.get(ready_path)).status_code == 200:
                     return
             await asyncio.sleep(0.1)
     raise LiveServerError(f"the server did not become ready:\n{server.log()[-4000:]}")

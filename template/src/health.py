@@ -1,0 +1,65 @@
+"""Health endpoints, as orchestrators and load balancers expect them.
+
+- `GET /health/live`: the process answers. No database: a database outage must not get every
+  instance restarted (a container health check, a liveness probe).
+- `GET /health/ready`: the database answers and its schema is at the migrations' head, so the
+  instance can take traffic (a readiness probe, a load balancer's check). 503 otherwise, in
+  the shared error shape, saying which of the two failed.
+- `GET /health` (in src/main.py) answers as it always has: the database is reachable.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, Depends, HTTPException, status
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from src.database import get_sessionmaker, is_database_unavailable
+from src.errors import error_responses
+
+ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@lru_cache
+def migration_heads() -> frozenset[str]:
+    """The revisions `alembic upgrade head` leads to, read once from migrations/."""
+    return frozenset(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
+
+
+@router.get("/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready", responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE))
+async def ready(
+    sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+) -> dict[str, str]:
+    # A database that does not answer raises here, and is answered 503 like on any route.
+    async with sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
+        try:
+            # In a savepoint: on PostgreSQL a failed statement would end the transaction.
+            async with session.begin_nested():
+                result = await session.scalars(text("SELECT version_num FROM alembic_version"))
+                revisions = frozenset(result.all())
+        except SQLAlchemyError as error:
+            if is_database_unavailable(error):
+                raise
+            revisions = frozenset()  # no alembic_version table: never migrated
+    if revisions != migration_heads():
+        found = ", ".join(sorted(revisions)) or "none"
+        expected = ", ".join(sorted(migration_heads()))
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"Not ready: the database schema is at revision {found}, the code expects "
+            f"{expected} (run `alembic upgrade head`)",
+        )
+    return {"status": "ok", "database": "ok", "schema": "ok"}
