@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -249,6 +250,24 @@ def plot(results: dict, path: Path) -> None:
     plt.close(figure)
 
 
+def save_results(
+    results: dict,
+    text: str,
+    output: Path,
+    plot: Callable[[dict, Path], None] | None,
+    image: str,
+) -> None:
+    """results.json, results.md (`text`) and, unless `plot` is None, the image in `output`."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (output / "results.md").write_text(text + "\n", encoding="utf-8")
+    if plot is not None:
+        plot(results, output / image)
+    print()
+    print(text)
+    print(f"\nmachine: {results['machine']}\nwritten to {output}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=500, help="generated tests (N)")
@@ -259,15 +278,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     results = run(args.tables, args.tests, args.runs, VARIANTS)
-    args.output.mkdir(parents=True, exist_ok=True)
-    text = report(results)
-    (args.output / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    (args.output / "results.md").write_text(text + "\n", encoding="utf-8")
-    if not args.no_plot:
-        plot(results, args.output / "benchmarks.png")
-    print()
-    print(text)
-    print(f"\nmachine: {results['machine']}\nwritten to {args.output}")
+    save_results(
+        results, report(results), args.output, None if args.no_plot else plot, "benchmarks.png"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import make_url
 
-from bench.harness_benchmark import machine
+from bench.harness_benchmark import machine, save_results
 from tests.rendering import (
     DEFAULT_ANSWERS,
     POSTGRESQL_ANSWERS,
@@ -95,12 +95,34 @@ def render_variants(template: Path, destination: Path, databases: list[str]) -> 
     return projects
 
 
+def postgres_url(database: str) -> str:
+    """`database` on the server of META_POSTGRES_URL, through asyncpg."""
+    server = make_url(os.environ["META_POSTGRES_URL"])
+    url = server.set(drivername="postgresql+asyncpg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
 def database_url(version: Version, database: str) -> str:
     if database == "sqlite":
         return f"sqlite+{version.sqlite_driver}:///placeholder.db"  # the driver picks a file
-    server = os.environ["META_POSTGRES_URL"]
-    url = make_url(server).set(drivername="postgresql+asyncpg", database="bench_serving_test")
-    return url.render_as_string(hide_password=False)
+    return postgres_url("bench_serving_test")
+
+
+def run_driver(project: Path, script: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run a bench driver copied into a rendered project; its last line of output is JSON."""
+    shutil.copy(BENCH_DIR / script, project)
+    completed = subprocess.run(
+        [sys.executable, script, json.dumps(spec)],
+        cwd=project,
+        env=project_env(PYTHONPATH=str(project)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"{script} {spec} failed:\n{completed.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(completed.stdout.splitlines()[-1])
+    return figures
 
 
 def measure_cell(driver_project: Path, version: Version, cell: dict[str, Any]) -> dict[str, float]:
@@ -112,18 +134,7 @@ def measure_cell(driver_project: Path, version: Version, cell: dict[str, Any]) -
         "options": version.options,
         "ready_path": version.ready_path,
     }
-    completed = subprocess.run(
-        [sys.executable, "serving_driver.py", json.dumps(spec)],
-        cwd=driver_project,
-        env=project_env(PYTHONPATH=str(driver_project)),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{version.name} {cell} failed:\n{completed.stderr[-3000:]}")
-    figures: dict[str, float] = json.loads(completed.stdout.splitlines()[-1])
-    return figures
+    return run_driver(driver_project, "serving_driver.py", spec)
 
 
 def run(
@@ -142,7 +153,6 @@ def run(
         before_projects = render_variants(before_template, root / "before", databases)
         versions = [version_of("before", before_projects), version_of("after", after_projects)]
         driver_project = after_projects["sqlite"]
-        shutil.copy(BENCH_DIR / "serving_driver.py", driver_project)
         for round_number in range(1, rounds + 1):
             for database, workers in configs:
                 for count in clients:
@@ -263,15 +273,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     results = run(args.clients, args.seconds, args.rounds, args.baseline, args.databases)
-    args.output.mkdir(parents=True, exist_ok=True)
-    text = report(results)
-    (args.output / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    (args.output / "results.md").write_text(text + "\n", encoding="utf-8")
-    if not args.no_plot:
-        plot(results, args.output / "serving.png")
-    print()
-    print(text)
-    print(f"\nmachine: {results['machine']}\nwritten to {args.output}")
+    save_results(
+        results, report(results), args.output, None if args.no_plot else plot, "serving.png"
+    )
 
 
 if __name__ == "__main__":
