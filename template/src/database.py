@@ -154,8 +154,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
       cannot help there. Taking the lock first makes writers queue for it instead.
     - WAL: a commit appends to a log instead of rewriting the file, other readers (a backup,
       the `sqlite3` shell) never block the writer, and a killed process loses no committed
-      transaction. `synchronous=NORMAL` is WAL's usual
-      pairing: durable across process crashes, it may lose the last commits on power loss.
+      transaction. `synchronous=NORMAL` is WAL's usual pairing: durable across process
+      crashes, it may lose the last commits on power loss.
     - Foreign keys are off in SQLite unless asked for.
     """
 
