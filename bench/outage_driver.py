@@ -27,7 +27,7 @@ from sqlalchemy import URL, make_url
 
 from tests.harness.database import create_database, drop_database
 from tests.harness.live_server import migrate, serve_app
-from tests.harness.outages import database_outages
+from tests.harness.outages import database_outages, statuses_until_served
 
 USERS = "/api/v1/users/"
 OK = 200
@@ -38,16 +38,6 @@ async def timed(http: httpx.AsyncClient, path: str) -> tuple[int, float, str]:
     started = time.perf_counter()
     response = await http.get(path)
     return response.status_code, time.perf_counter() - started, response.headers["X-Request-ID"]
-
-
-async def until_served(http: httpx.AsyncClient, path: str) -> tuple[float, list[int]]:
-    """Seconds until `path` answers 200, and every status seen meanwhile (bounded: 30 s)."""
-    started = time.perf_counter()
-    statuses: list[int] = []
-    async with asyncio.timeout(30):
-        while not statuses or statuses[-1] != OK:
-            statuses.append((await http.get(path)).status_code)
-    return time.perf_counter() - started, statuses
 
 
 async def outage(url: URL, scratch: Path) -> dict[str, Any]:
@@ -66,7 +56,9 @@ async def outage(url: URL, scratch: Path) -> dict[str, Any]:
             request_id in line for line in server.log().splitlines()
         )
         await database.end()
-        seconds, statuses = await until_served(http, USERS)
+        started = time.perf_counter()
+        statuses = await statuses_until_served(http, USERS)
+        seconds = time.perf_counter() - started
         figures["after_outage"] = {
             "seconds_to_200": seconds,
             "statuses_meanwhile": sorted(set(statuses)),

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager, nullcontext
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import Connection, MetaData, event, make_url
+from sqlalchemy import URL, Connection, MetaData, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
@@ -82,7 +82,7 @@ def create_engine(
     return engine
 
 
-def _is_in_memory_sqlite(url: str) -> bool:
+def is_in_memory_sqlite(url: str | URL) -> bool:
     parsed = make_url(url)
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
@@ -96,7 +96,7 @@ def _sqlite_pool_options(url: str, pool_timeout: float) -> dict[str, Any]:
     order. Other processes (uvicorn --workers N) wait for the lock for the URL's `?timeout=`
     (in seconds; sqlite3's default, 5).
     """
-    if _is_in_memory_sqlite(url):
+    if is_in_memory_sqlite(url):
         return {}
     return {"pool_size": 1, "max_overflow": 0, "pool_timeout": pool_timeout}
 

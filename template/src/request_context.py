@@ -52,7 +52,6 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
         response_started = False
 
         async def send_with_request_id(message: Message) -> None:

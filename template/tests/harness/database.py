@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from src import sqlite_inline
 from src.config import DEFAULT_DATABASE_URL, get_settings
-from src.database import create_engine
+from src.database import create_engine, is_in_memory_sqlite
 from tests.harness.migrations import upgrade_to_head
 
 # In-memory SQLite through the app's own driver (src/sqlite_inline.py): no thread hop per
@@ -64,10 +64,6 @@ def create_test_engine(url: URL) -> AsyncEngine:
     return create_engine(url.render_as_string(hide_password=False))
 
 
-def is_in_memory(url: URL) -> bool:
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
-
-
 def database_name(url: URL) -> str:
     """The name the guard judges: the database on a server, the file's stem for SQLite."""
     if url.get_backend_name() == "sqlite":
@@ -95,7 +91,7 @@ def check_is_test_database(url: URL, app_url: URL, *, allow_remote: bool = False
             f"TEST_DATABASE_URL uses {url.get_backend_name()!r}; the harness supports "
             "SQLite and PostgreSQL (postgresql+asyncpg://...)."
         )
-    if is_in_memory(url):
+    if is_in_memory_sqlite(url):
         return
     shown = url.render_as_string(hide_password=True)
     refusal = f"Refusing to run the tests against {shown}:"
@@ -128,7 +124,7 @@ def check_configured_test_database(url: URL) -> None:
 
 def worker_database_url(url: URL, worker: str | None) -> URL:
     """Each pytest-xdist worker (gw0, gw1, ...) gets a database of its own, still `*_test`."""
-    if worker is None or is_in_memory(url):
+    if worker is None or is_in_memory_sqlite(url):
         return url
     name = f"{database_name(url).removesuffix('_test')}_{worker}_test"
     if url.get_backend_name() == "sqlite":

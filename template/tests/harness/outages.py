@@ -11,7 +11,9 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from http import HTTPStatus
 
+import httpx
 from sqlalchemy import URL
 
 from tests.harness.live_server import free_port
@@ -19,6 +21,7 @@ from tests.harness.live_server import free_port
 # How long the served app waits for a locked SQLite database before answering 503.
 SQLITE_LOCK_TIMEOUT_SECONDS = 1.0
 PIPE_CHUNK = 65536
+RECOVERY_SECONDS = 15.0
 
 
 class TcpProxy:
@@ -109,3 +112,13 @@ async def database_outages(url: URL) -> AsyncIterator[DatabaseOutage]:
         yield DatabaseOutage(url.set(host="127.0.0.1", port=proxy.port), proxy)
     finally:
         await proxy.cut()
+
+
+async def statuses_until_served(http: httpx.AsyncClient, path: str) -> list[int]:
+    """Statuses of GET `path`, repeated until the first 200 (at most RECOVERY_SECONDS)."""
+    statuses: list[int] = []
+    async with asyncio.timeout(RECOVERY_SECONDS):
+        while (status := (await http.get(path)).status_code) != HTTPStatus.OK:
+            statuses.append(status)
+            await asyncio.sleep(0.05)
+    return [*statuses, status]

@@ -5,7 +5,6 @@ Marked `load` like the load tests (`pytest -m load`). How the outage is made, wi
 the shared test database server: tests/harness/outages.py.
 """
 
-import asyncio
 from pathlib import Path
 
 import httpx
@@ -13,22 +12,10 @@ import pytest
 from sqlalchemy import URL
 
 from tests.harness.live_server import serve_app
-from tests.harness.outages import database_outages
+from tests.harness.outages import database_outages, statuses_until_served
 from tests.load.users_traffic import USERS
 
 pytestmark = pytest.mark.load
-
-RECOVERY_SECONDS = 15.0
-
-
-async def statuses_until_served(http: httpx.AsyncClient) -> list[int]:
-    """Statuses of GET /users/ until the first 200 (bounded in time)."""
-    statuses: list[int] = []
-    async with asyncio.timeout(RECOVERY_SECONDS):
-        while not statuses or statuses[-1] != 200:
-            statuses.append((await http.get(USERS)).status_code)
-            await asyncio.sleep(0.05)
-    return statuses
 
 
 async def test_an_unavailable_database_is_503_and_the_service_heals(
@@ -57,7 +44,7 @@ async def test_an_unavailable_database_is_503_and_the_service_heals(
         assert '"status": 503' in logged[0]
         assert live.status_code == 200  # liveness does not depend on the database
 
-        statuses = await statuses_until_served(http)
+        statuses = await statuses_until_served(http, USERS)
         assert set(statuses) <= {200, 503}, statuses
         after = await http.get(f"{USERS}{created.json()['id']}")
         assert after.status_code == 200  # nothing acknowledged before the outage was lost
