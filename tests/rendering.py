@@ -145,5 +145,13 @@ def server_options(project: Path) -> list[str]:
     tree = ast.parse((project / "tests/harness/live_server.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "SERVER_OPTIONS":
-            return list(ast.literal_eval(node.value))
+            # A tuple of strings, or of starred pairs: *("--option", "value"),
+            assert isinstance(node.value, ast.Tuple), "SERVER_OPTIONS must be a tuple literal"
+            options: list[str] = []
+            for element in node.value.elts:
+                if isinstance(element, ast.Starred):
+                    options.extend(ast.literal_eval(element.value))
+                else:
+                    options.append(ast.literal_eval(element))
+            return options
     raise AssertionError("tests/harness/live_server.py defines no SERVER_OPTIONS")

@@ -76,7 +76,46 @@ def test_generated_suite_fails_on_mutation(
 ) -> None:
     mutant = mutate(default_project, tmp_path, relative, old, new)
 
-    env = project_env(TEST_DATABASE_URL=test_database_url)
+    assert_proof_fails(mutant, proof, project_env(TEST_DATABASE_URL=test_database_url))
+
+
+# Mutations of the HTTP edge: no database involved, so one database suffices.
+@pytest.mark.parametrize(
+    ("relative", "old", "new", "proof"),
+    [
+        pytest.param(
+            "src/limits.py",
+            "if declared.isdigit() and int(declared) > self.max_body_bytes:",
+            "if False:  # mutation: a declared length is not checked",
+            "harness/test_request_limits.py"
+            "::test_a_declared_length_over_the_limit_is_refused_unread",
+            id="declared-length-unchecked",
+        ),
+        pytest.param(
+            "src/http_semantics.py",
+            'message = {**message, "body": b""}',
+            "pass  # mutation: HEAD gets the body",
+            "harness/test_http_semantics.py::test_head_is_answered_like_get_without_the_body",
+            id="head-gets-a-body",
+        ),
+        pytest.param(
+            "src/text.py",
+            '_PRINTABLE = rf"[^{_CONTROLS}{FORMAT_CHARACTERS}]"',
+            '_PRINTABLE = rf"[^{_CONTROLS}]"  # mutation: format characters inside',
+            "harness/test_text.py::test_every_format_character_is_refused_anywhere",
+            id="format-characters-accepted",
+        ),
+    ],
+)
+def test_generated_suite_fails_on_edge_mutation(
+    default_project: Path, tmp_path: Path, relative: str, old: str, new: str, proof: str
+) -> None:
+    mutant = mutate(default_project, tmp_path, relative, old, new)
+
+    assert_proof_fails(mutant, proof, project_env())
+
+
+def assert_proof_fails(mutant: Path, proof: str, env: dict[str, str]) -> None:
     # The proof's module is enough: the whole suite is run unmutated by tests/test_render.py.
     outcome = run_project_pytest(
         mutant, f"tests/{proof.split('::', maxsplit=1)[0]}", "-p", "no:randomly", "-rf", env=env

@@ -1,5 +1,5 @@
 """The generated load tests: they pass on both variants, they run in the generated workflow and
-with the production server options, and they fail when SQLite transactions can collide."""
+they fail when SQLite transactions can collide or when the API refuses what its schema allows."""
 
 import json
 from pathlib import Path
@@ -16,12 +16,15 @@ from tests.rendering import (
 from tests.test_ecosystem import dockerfile_instructions, workflow_commands
 from tests.test_harness_mutations import mutate
 
-LOAD_TESTS = 4
+LOAD_TESTS = 4  # in tests/load/, the owner's
+# The harness's: the schemathesis run against the live server, the body limits over uvicorn.
+LIVE_HARNESS_TESTS = 3
 # Outcomes of `pytest -m load`: a database restart needs a server, which SQLite does not have.
 LOAD_OUTCOMES = {
-    "default": {"passed": LOAD_TESTS - 1, "skipped": 1},
-    "postgresql": {"passed": LOAD_TESTS},
+    "default": {"passed": LOAD_TESTS + LIVE_HARNESS_TESTS - 1, "skipped": 1},
+    "postgresql": {"passed": LOAD_TESTS + LIVE_HARNESS_TESTS},
 }
+SCHEMA_RUN = "tests/harness/test_live_schema.py::test_the_live_server_conforms_to_its_schema"
 CONCURRENCY_TEST = (
     "tests/load/test_users_under_load.py::test_concurrent_mixed_traffic_is_served_and_kept"
 )
@@ -38,14 +41,14 @@ def test_load_tests_pass_on_both_variants(variant: str, request: pytest.FixtureR
 
     outcome = run_project_pytest(project, "-m", "load", "-p", "no:randomly", env=env)
 
-    assert outcome.returncode == 0, outcome
-    assert summary_counts(outcome.output) == LOAD_OUTCOMES[variant], outcome
+    assert outcome.returncode == 0, str(outcome)
+    assert summary_counts(outcome.output) == LOAD_OUTCOMES[variant], str(outcome)
 
 
 def test_the_default_run_leaves_the_load_tests_out(default_project: Path) -> None:
     outcome = run_project_pytest(default_project, "--collect-only", "tests/load")
 
-    assert f"no tests collected ({LOAD_TESTS} deselected)" in outcome.output, outcome
+    assert f"no tests collected ({LOAD_TESTS} deselected)" in outcome.output, str(outcome)
 
 
 def test_sqlite_transactions_that_upgrade_their_lock_fail_the_load_test(
@@ -62,8 +65,26 @@ def test_sqlite_transactions_that_upgrade_their_lock_fail_the_load_test(
 
     outcome = run_project_pytest(mutant, "-m", "load", CONCURRENCY_TEST, env=project_env())
 
-    assert outcome.returncode == 1, outcome
-    assert "5xx" in outcome.output, outcome
+    assert outcome.returncode == 1, str(outcome)
+    assert "5xx" in outcome.output, str(outcome)
+
+
+def test_an_email_check_narrower_than_the_schema_fails_the_schema_run(
+    default_project: Path, tmp_path: Path
+) -> None:
+    # The validator refuses addresses at .test, which the schema's `format: email` allows.
+    mutant = mutate(
+        default_project,
+        tmp_path,
+        "src/users/schemas.py",
+        "test_environment=True,",
+        "test_environment=False,",
+    )
+
+    outcome = run_project_pytest(mutant, "-m", "load", SCHEMA_RUN, env=project_env())
+
+    assert outcome.returncode == 1, str(outcome)
+    assert "ST202 Schema-valid request rejected" in outcome.output, str(outcome)
 
 
 def test_the_image_serves_with_the_options_the_load_tests_prove(project: Path) -> None:

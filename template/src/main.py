@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from src import errors, request_context
+from src import errors, http_semantics, limits, request_context
 from src import health as health_checks
 from src.config import Settings, get_settings
 from src.database import SessionDep, create_engine, create_sessionmaker
@@ -40,12 +40,19 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         # Without an OpenAPI URL there is no schema, Swagger UI or ReDoc to serve.
         openapi_url="/openapi.json" if settings.docs_enabled else None,
-        # Any operation can reject its input: 400 for a body that cannot be decoded, 422 for
-        # invalid values; and any can meet an unavailable database: 503. Documented for every
-        # route, in the shared error shape.
-        responses=errors.error_responses(400, 422, 503),
+        # Any operation can reject its input: 400 for a body that cannot be decoded, 408 for one
+        # that does not arrive in time, 413 for one too large, 422 for invalid values; and any
+        # can meet an unavailable database: 503. Documented for every route, in the shared
+        # error shape.
+        responses=errors.error_responses(400, 408, 413, 422, 503),
     )
     errors.install_error_handlers(app)
+    http_semantics.install(app)
+    limits.install(
+        app,
+        max_body_bytes=settings.max_request_body_bytes,
+        body_timeout=settings.request_body_timeout,
+    )
     request_context.install(app, debug=settings.debug)
     app.include_router(health_checks.router)
     return app

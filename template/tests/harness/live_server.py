@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +31,19 @@ from tests.harness.database import (
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # uvicorn's options in production: the Dockerfile's CMD passes the same ones (a test of the
-# template checks). Idle connections stay open 75 s, longer than clients and load balancers
-# (60 s on most) keep theirs, so the client side always closes first and never sends a request
-# on a connection the server is closing at that moment.
-SERVER_OPTIONS = ("--timeout-keep-alive", "75")
+# template checks), and docs/serving.md explains them. In short:
+# - idle connections stay open 75 s, longer than clients and load balancers (60 s on most)
+#   keep theirs, so the client side always closes first and never sends a request on a
+#   connection the server is closing at that moment;
+# - at most 1000 connections or requests in flight per worker (uvicorn answers more with a
+#   plain 503): five times the 200 clients of the template's benchmark, and a bound on memory;
+# - on SIGTERM, requests in flight get 8 s to finish, within the 10 s Docker allows before
+#   its SIGKILL, so the shutdown still closes the database pool.
+SERVER_OPTIONS = (
+    *("--timeout-keep-alive", "75"),
+    *("--limit-concurrency", "1000"),
+    *("--timeout-graceful-shutdown", "8"),
+)
 STARTUP_TIMEOUT_SECONDS = 30.0
 SHUTDOWN_TIMEOUT_SECONDS = 10.0
 READY_PATH = "/health/ready"
@@ -129,9 +138,11 @@ async def serve_app(
     options: Sequence[str] = SERVER_OPTIONS,
     project_root: Path = PROJECT_ROOT,
     ready_path: str = READY_PATH,
+    settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[LiveServer]:
     """uvicorn serving `src.main:app` of `project_root` (this project unless another is given)
-    on a free loopback port until the block ends."""
+    on a free loopback port until the block ends; `settings` are environment variables for it
+    (src/config.py), on top of the database's."""
     port = free_port()
     command = [
         *(sys.executable, "-m", "uvicorn", "src.main:app"),
@@ -142,7 +153,7 @@ async def serve_app(
         process = await asyncio.create_subprocess_exec(
             *command,
             cwd=project_root,
-            env=_environment(database_url),
+            env=_environment(database_url) | dict(settings or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -80,6 +80,7 @@ async def test_an_unavailable_database_is_503_with_retry_after_and_one_log_line(
     assert response.json() == {
         "detail": "Service unavailable: the database is not answering",
         "errors": [],
+        "error_count": 0,
     }
     assert response.headers["Retry-After"].isdigit()
     assert response.headers[REQUEST_ID_HEADER] == "req-42"
@@ -125,7 +126,7 @@ async def test_a_bug_is_500_in_the_shared_shape_with_its_traceback_logged(
             response = await client.get("/bug", headers={REQUEST_ID_HEADER: "bug-1"})
 
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error", "errors": []}
+    assert response.json() == {"detail": "Internal server error", "errors": [], "error_count": 0}
     assert response.headers[REQUEST_ID_HEADER] == "bug-1"
     (line,) = failure_lines(caplog, "bug-1")
     assert line["status"] == 500

@@ -94,6 +94,8 @@ class TestStringLimits:
             "escape\x1b[31m",
             "c1\x85control",
             "lone\ud800surrogate",
+            "\u200b",
+            "right-to-left\u202eoverride",
         ],
         ids=[
             "empty",
@@ -106,6 +108,8 @@ class TestStringLimits:
             "ansi-escape",
             "c1-control",
             "lone-surrogate",
+            "only-zero-width-space",
+            "format-character",
         ],
     )
     async def test_invalid_names_are_rejected(self, async_client: AsyncClient, name: str) -> None:
@@ -127,6 +131,14 @@ class TestStringLimits:
             )
             assert response.status_code == 201, response.text
             assert response.json()["name"] == name
+
+    async def test_names_are_stored_in_nfc(self, async_client: AsyncClient) -> None:
+        response = await async_client.post(
+            USERS, json={"email": "z@example.com", "name": "Zoe\u0308"}
+        )
+
+        assert response.status_code == 201, response.text
+        assert response.json()["name"] == "Zo\u00eb"
 
     @pytest.mark.parametrize("domain_labels", [4, 6], ids=["over-smtp-limit", "over-column"])
     async def test_over_long_email_is_rejected(
@@ -259,6 +271,30 @@ class TestEmailLetterCase:
         with pytest.raises(IntegrityError):
             async with async_session.begin_nested():
                 async_session.add(User(email="Ada@example.com", name="Ada"))
+
+
+class TestEmailFormat:
+    """Rule: what the schema's `format: email` allows is accepted, so that clients generating
+    addresses from it are not refused."""
+
+    @pytest.mark.parametrize(
+        "email",
+        ["ann@shop.test", "ann@intranet", '"ann smith"@example.com', "ann@[192.0.2.1]"],
+        ids=["test-domain", "single-label", "quoted", "address-literal"],
+    )
+    async def test_what_the_email_format_allows_is_accepted(
+        self, async_client: AsyncClient, email: str
+    ) -> None:
+        response = await async_client.post(USERS, json={"email": email, "name": "Ann"})
+
+        assert response.status_code == 201, response.text
+
+    async def test_domains_that_never_receive_mail_are_rejected(
+        self, async_client: AsyncClient
+    ) -> None:
+        response = await async_client.post(USERS, json={"email": "a@b.invalid", "name": "A"})
+
+        assert "special-use" in error_of(response, 422).errors[0].msg
 
 
 class TestErrorShape:
