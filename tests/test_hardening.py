@@ -96,8 +96,8 @@ CHECK_IN_MIGRATION = (
         ),
         pytest.param(
             "src/users/schemas.py",
-            "    return ascii_address.lower()\n",
-            "    return ascii_address\n",
+            "    return validated.ascii_email.lower()\n",
+            "    return validated.ascii_email\n",
             "tests/integration/test_bad_input.py",
             NO_CHANGE_ELSEWHERE,
             id="emails-compared-with-letter-case",

@@ -79,7 +79,7 @@ def test_generated_suite_fails_on_mutation(
     assert_proof_fails(mutant, proof, project_env(TEST_DATABASE_URL=test_database_url))
 
 
-# Mutations of the HTTP edge: no database involved, so one database suffices.
+# Mutations whose proof builds its own app or database file: one run suffices.
 @pytest.mark.parametrize(
     ("relative", "old", "new", "proof"),
     [
@@ -93,10 +93,20 @@ def test_generated_suite_fails_on_mutation(
         ),
         pytest.param(
             "src/http_semantics.py",
-            'message = {**message, "body": b""}',
-            "pass  # mutation: HEAD gets the body",
-            "harness/test_http_semantics.py::test_head_is_answered_like_get_without_the_body",
-            id="head-gets-a-body",
+            "if status == HTTPStatus.METHOD_NOT_ALLOWED and (allowed := allowed_methods(scope)):",
+            "if False:  # mutation: a 405 lists one route's methods",
+            "harness/test_http_semantics.py::test_405_lists_every_method_of_the_path",
+            id="allow-lists-one-route",
+        ),
+        pytest.param(
+            # A deferred BEGIN, the sqlite3 default: a transaction that reads and then writes
+            # meets another writer.
+            "src/database.py",
+            'connection.exec_driver_sql("BEGIN IMMEDIATE")',
+            'connection.exec_driver_sql("BEGIN")',
+            "harness/test_sqlite_driver.py"
+            "::test_a_locked_database_is_waited_for_while_the_loop_runs",
+            id="sqlite-transactions-begin-deferred",
         ),
         pytest.param(
             "src/text.py",

@@ -69,11 +69,10 @@ class HttpSemanticsMiddleware:
                     MutableHeaders(scope=message)["Allow"] = ", ".join(allowed)
                 elif status == HTTPStatus.NO_CONTENT:
                     del MutableHeaders(scope=message)["Content-Type"]
-            elif method == "HEAD" and message["type"] == "http.response.body":
-                message = {**message, "body": b""}
             await send(message)
 
-        # HEAD is routed as GET; the response keeps GET's headers, Content-Length included.
+        # HEAD is routed as GET and keeps GET's headers, Content-Length included; the server
+        # sends no body for it (uvicorn, as HTTP requires of every server).
         routed = {**scope, "method": "GET"} if method == "HEAD" else scope
         await self.app(routed, receive, send_by_the_rules)
 

@@ -26,7 +26,7 @@ from tests.harness.live_server import serve_app
 pytestmark = pytest.mark.load
 
 SEED = 20261126
-EXAMPLES_PER_OPERATION = 100
+EXAMPLES_PER_OPERATION = 50
 RUN_TIMEOUT_SECONDS = 300
 
 
