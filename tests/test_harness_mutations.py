@@ -104,8 +104,7 @@ def test_generated_suite_fails_on_mutation(
             "src/database.py",
             'connection.exec_driver_sql("BEGIN IMMEDIATE")',
             'connection.exec_driver_sql("BEGIN")',
-            "harness/test_sqlite_driver.py"
-            "::test_a_locked_database_is_waited_for_while_the_loop_runs",
+            "harness/test_sqlite_driver.py::test_a_transaction_holds_the_write_lock_from_its_start",
             id="sqlite-transactions-begin-deferred",
         ),
         pytest.param(

@@ -38,6 +38,26 @@ async def test_a_database_file_is_in_wal_mode(tmp_path: Path) -> None:
         await engine.dispose()
 
 
+async def test_a_transaction_holds_the_write_lock_from_its_start(tmp_path: Path) -> None:
+    # BEGIN IMMEDIATE: a transaction that reads and then writes can never fail to upgrade its
+    # lock, because no other writer gets in between; that writer waits instead.
+    engine = create_engine(database_file(tmp_path))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE items (id INTEGER)"))
+        async with engine.begin() as connection:
+            assert await connection.scalar(text("SELECT count(*) FROM items")) == 0
+            other = sqlite3.connect(tmp_path / "driver_test.db", timeout=0)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("INSERT INTO items VALUES (1)")
+            finally:
+                other.close()
+            await connection.execute(text("INSERT INTO items VALUES (2)"))
+    finally:
+        await engine.dispose()
+
+
 async def test_a_locked_database_is_waited_for_while_the_loop_runs(tmp_path: Path) -> None:
     engine = create_engine(database_file(tmp_path))
     holder = sqlite3.connect(tmp_path / "driver_test.db", isolation_level=None)
