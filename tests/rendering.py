@@ -129,8 +129,11 @@ def postgres_test_env(server_url: str) -> dict[str, str]:
     return project_env(TEST_DATABASE_URL=url.render_as_string(hide_password=False))
 
 
-def collected_count(project: Path, env: Mapping[str, str] | None = None) -> int:
-    outcome = run_project_pytest(project, "--collect-only", env=env)
+def collected_count(
+    project: Path, env: Mapping[str, str] | None = None, path: str | None = None
+) -> int:
+    """How many tests a run of the project's suite (or of `path` in it) collects."""
+    outcome = run_project_pytest(project, "--collect-only", *([path] if path else []), env=env)
     # "12 tests collected", or "10/12 tests collected (2 deselected)": the first number.
     match = re.search(r"(\d+)(?:/\d+)? tests? collected", outcome.output)
     assert match, outcome

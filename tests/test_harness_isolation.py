@@ -37,7 +37,7 @@ def test_generated_suite_passes_on_aiosqlite(default_project: Path) -> None:
     assert f"{expected} passed" in outcome.output, outcome
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_generated_suite_passes_in_random_order(default_project: Path, seed: int) -> None:
     expected = collected_count(default_project)
 

@@ -21,18 +21,20 @@ TEXT_SUFFIXES = {".py", ".toml", ".ini", ".md", ".yml", ".yaml", ".txt", ".cfg",
 TOOL_CACHES = {".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 
 
-def test_generated_suite_passes_every_test(project: Path, suite_env: dict[str, str]) -> None:
-    expected = collected_count(project, env=suite_env)
-    outcome = run_project_pytest(project, "-p", "no:randomly", env=suite_env)
+# The whole suite of the default project passes in tests/test_harness_isolation.py (in random
+# orders, in parallel), the PostgreSQL project's in tests/test_postgresql.py: one run each of
+# the same command here would prove nothing more.
+def test_generated_suite_passes_every_test(custom_project: Path) -> None:
+    expected = collected_count(custom_project)
+    outcome = run_project_pytest(custom_project, "-p", "no:randomly")
 
     assert outcome.returncode == 0, outcome
     assert summary_counts(outcome.output) == {"passed": expected}, outcome
 
 
 def test_default_project_has_the_guides_integration_tests(default_project: Path) -> None:
-    assert collected_count(default_project) >= 12
-    outcome = run_project_pytest(default_project, "tests/integration", "-p", "no:randomly")
-    assert summary_counts(outcome.output).get("passed", 0) >= 12, outcome
+    # Collected here; they pass with the whole suite (tests/test_harness_isolation.py).
+    assert collected_count(default_project, path="tests/integration") >= 12
 
 
 def test_ruff_check_passes(project: Path) -> None:
