@@ -61,13 +61,15 @@ def test_workflow_runs_lint_types_and_tests_with_uv(any_project: Path) -> None:
     jobs = workflow(any_project)["jobs"]
     python_version = answers_of(any_project)["python_version"]
 
-    assert set(jobs) == {"lint", "types", "tests"}
-    for job in jobs.values():
+    assert set(jobs) == {"lint", "types", "tests", "audit"}
+    for name, job in jobs.items():
         uses = [step["uses"].split("@")[0] for step in job["steps"] if "uses" in step]
         assert uses == ["actions/checkout", "astral-sh/setup-uv"]
         setup_uv = next(step for step in job["steps"] if "setup-uv" in step.get("uses", ""))
         assert setup_uv["with"]["python-version"] == python_version
-        assert job["steps"][len(uses)]["run"] == "uv sync --locked"
+        # The audit reads uv.lock and installs nothing (tests/test_supply_chain.py).
+        first_command = "uv audit --locked" if name == "audit" else "uv sync --locked"
+        assert job["steps"][len(uses)]["run"] == first_command
     commands = workflow_commands(any_project)
     for expected in ("uv run ruff check .", "uv run ruff format --check .", "uv run mypy"):
         assert expected in commands
@@ -83,7 +85,7 @@ def test_every_workflow_command_exists_in_the_project(any_project: Path) -> None
             program = words[2]
             assert program in tools or (any_project / program).is_file(), command
         else:
-            assert words[1:] == ["sync", "--locked"], command
+            assert words[1:] in (["sync", "--locked"], ["audit", "--locked"]), command
 
 
 def test_workflow_uses_each_tools_project_configuration(any_project: Path) -> None:
@@ -150,8 +152,11 @@ def test_dockerfile_is_multi_stage_on_the_projects_python(any_project: Path) -> 
     python_version = answers_of(any_project)["python_version"]
     builder, runtime = stages(any_project)
 
-    assert builder[0][1] == f"python:{python_version}-slim AS builder"
-    assert runtime[0][1] == f"python:{python_version}-slim"
+    base_image = runtime[0][1]
+    assert re.fullmatch(
+        rf"python:{re.escape(python_version)}\.\d+-slim@sha256:[0-9a-f]{{64}}", base_image
+    )
+    assert builder[0][1] == f"{base_image} AS builder"
     assert ("RUN", "--mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev") in builder
     assert not any("uv" in arguments.split() for keyword, arguments in runtime if keyword == "RUN")
 

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from src import errors, http_semantics, limits, request_context
+from src import browsers, errors, http_semantics, limits, request_context
 from src import health as health_checks
 from src.config import Settings, get_settings
 from src.database import SessionDep, create_engine, create_sessionmaker
@@ -54,6 +54,11 @@ def create_app(settings: Settings) -> FastAPI:
         body_timeout=settings.request_body_timeout,
     )
     request_context.install(app, debug=settings.debug)
+    browsers.install(
+        app,
+        allowed_origins=settings.cors_allowed_origins,
+        allow_credentials=settings.cors_allow_credentials,
+    )
     app.include_router(health_checks.router)
     return app
 
