@@ -27,17 +27,9 @@ def test_test_database_url_chooses_the_driver(
     assert completed.stdout.strip() == driver
 
 
-def test_generated_suite_passes_on_aiosqlite(default_project: Path) -> None:
-    env = project_env(TEST_DATABASE_URL=AIOSQLITE_URL)
-    expected = collected_count(default_project, env=env)
-
-    outcome = run_project_pytest(default_project, "-p", "no:randomly", env=env)
-
-    assert outcome.returncode == 0, outcome
-    assert f"{expected} passed" in outcome.output, outcome
-
-
-@pytest.mark.parametrize("seed", [1, 2])
+# One fixed seed, reproducible; the parallel runs below shuffle with a new seed each time, and
+# the aiosqlite one is the suite's whole run on aiosqlite.
+@pytest.mark.parametrize("seed", [1])
 def test_generated_suite_passes_in_random_order(default_project: Path, seed: int) -> None:
     expected = collected_count(default_project)
 
