@@ -64,29 +64,3 @@ def project(request: pytest.FixtureRequest) -> Path:
     """Each rendered answer set in turn."""
     path: Path = request.getfixturevalue(f"{request.param}_project")
     return path
-
-
-# The modules whose tests take 20 s to over a minute each (a server under load, fresh installs,
-# benchmarks, updates from every release), slowest first. Run first, they keep both workers
-# busy to the end; run last (random order may put them there), one worker waits for the other.
-SLOW_MODULES_FIRST = (
-    "test_load.py",
-    "test_fresh_environment.py",
-    "test_benchmark.py",
-    "test_update.py",
-    "test_postgresql.py",
-    "test_harness_isolation.py",
-)
-
-
-@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, which this keeps within a group
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
-        name = item.path.name
-        return (
-            SLOW_MODULES_FIRST.index(name)
-            if name in SLOW_MODULES_FIRST
-            else len(SLOW_MODULES_FIRST)
-        )
-
-    items.sort(key=rank)
