@@ -1,11 +1,12 @@
-"""The generated suite is order- and parallel-proof, on the test driver and on aiosqlite."""
+"""The generated suite is parallel-proof, on the test driver and on aiosqlite (its random-order
+run is in tests/test_render.py)."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from tests.rendering import collected_count, project_env, run_project_pytest, run_snippet
+from tests.rendering import assert_suite_passed, project_env, run_project_pytest, run_snippet
 
 AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
 PRINT_TEST_DRIVER = (
@@ -27,30 +28,14 @@ def test_test_database_url_chooses_the_driver(
     assert completed.stdout.strip() == driver
 
 
-# One fixed seed, reproducible; the parallel runs below shuffle with a new seed each time, and
-# the aiosqlite one is the suite's whole run on aiosqlite.
-@pytest.mark.parametrize("seed", [1])
-def test_generated_suite_passes_in_random_order(default_project: Path, seed: int) -> None:
-    expected = collected_count(default_project)
-
-    # "-v" offsets the helper's "-q": the header names the seed.
-    outcome = run_project_pytest(default_project, "-v", "-p", "randomly", f"--randomly-seed={seed}")
-
-    assert outcome.returncode == 0, outcome
-    assert f"Using --randomly-seed={seed}" in outcome.output, outcome
-    assert f"{expected} passed" in outcome.output, outcome
-
-
 @pytest.mark.parametrize("test_database_url", ["", AIOSQLITE_URL], ids=["inline", "aiosqlite"])
 def test_generated_suite_passes_in_parallel(default_project: Path, test_database_url: str) -> None:
     env = project_env(TEST_DATABASE_URL=test_database_url)
-    expected = collected_count(default_project, env=env)
 
     outcome = run_project_pytest(default_project, "-v", "-n", "2", env=env)
 
-    assert outcome.returncode == 0, outcome
+    assert_suite_passed(outcome)
     assert "created: 2/2 workers" in outcome.output, outcome
-    assert f"{expected} passed" in outcome.output, outcome
 
 
 DRIVER_PARITY_SCRIPT = """

@@ -37,6 +37,9 @@ class TrafficReport:
     dropped: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    # Rounds each client finished, by client index: a round in progress at the deadline still
+    # finishes, so every client that was served finishes at least one.
+    rounds: Counter[int] = field(default_factory=Counter)
     elapsed: float = 0.0
 
     @property
@@ -127,6 +130,7 @@ async def drive_traffic(
             with suppress(ClientFinished):
                 while time.monotonic() < deadline:
                     await scenario(client, index, round_index)
+                    report.rounds[index] += 1
                     round_index += 1
 
     started = time.perf_counter()

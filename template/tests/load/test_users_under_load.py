@@ -40,8 +40,12 @@ async def test_concurrent_mixed_traffic_is_served_and_kept(
     assert report.dropped == [], f"{summary}\n{report.dropped[:10]}"
     assert report.unexpected == [], f"{summary}\n{report.unexpected[:10]}"
     assert problems == [], f"{summary}\n" + "\n".join(problems[:20])
-    # Every client got through several full rounds: the run measured something.
-    assert report.statuses["delete", 204] >= CLIENTS, summary
+    # Every client finished a full round, and every kind of request was served: the run
+    # measured something. (How many rounds fit in the time depends on the machine.)
+    unserved = [index for index in range(CLIENTS) if report.rounds[index] == 0]
+    assert unserved == [], f"{summary}\nclients that finished no round: {unserved[:20]}"
+    served = {label for label, status in report.statuses if status < 400}
+    assert served >= {"create", "get", "update", "list", "delete"}, summary
 
 
 async def test_acknowledged_writes_survive_a_killed_server(

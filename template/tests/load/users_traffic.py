@@ -69,7 +69,7 @@ class UsersLedger:
             self.contested_winners[contested].append(user_id)
 
         # Winners keep the contested address; deleting them would free it for the next client.
-        if round_index % 2 and not won:
+        if round_index % 2 == 0 and not won:
             response = await client.request("DELETE", path, "delete", {204})
             if response is not None and response.status_code == 204:
                 self.deleted[user_id] = self.alive.pop(user_id)
