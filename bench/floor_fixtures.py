@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.database import Base, create_sessionmaker, get_sessionmaker
 from src.main import app
-from tests.harness.database import configured_test_database_url, create_test_engine
+from tests.harness.database import create_test_engine, database_under_test
 
 
 @pytest.fixture(scope="session")
 async def async_client() -> AsyncIterator[AsyncClient]:
-    engine = create_test_engine(configured_test_database_url())
+    engine = create_test_engine(database_under_test().url)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     sessionmaker = create_sessionmaker(engine)

@@ -10,8 +10,8 @@ from tests.rendering import assert_suite_passed, project_env, run_project_pytest
 
 AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
 PRINT_TEST_DRIVER = (
-    "from tests.harness.database import configured_test_database_url, create_test_engine; "
-    "print(create_test_engine(configured_test_database_url()).dialect.driver)"
+    "from tests.harness.database import create_test_engine, database_under_test; "
+    "print(create_test_engine(database_under_test().url).dialect.driver)"
 )
 
 

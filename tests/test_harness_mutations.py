@@ -43,10 +43,17 @@ def mutate(project: Path, tmp_path: Path, relative: str, old: str, new: str) -> 
         ),
         pytest.param(
             "tests/harness/fixtures.py",
-            "    async with LifespanManager(app) as manager:\n        yield manager.app\n",
-            "    yield app  # mutation: the lifespan never runs\n",
-            "harness/test_lifespan.py::test_the_lifespan_has_started_the_app",
+            "        async with LifespanManager(app) as manager:\n            yield manager.app\n",
+            "        yield app  # mutation: the lifespan never runs\n",
+            "harness/test_lifespan.py::test_the_lifespan_has_started_the_app_on_the_test_database",
             id="harness-skips-the-lifespan",
+        ),
+        pytest.param(
+            "tests/harness/fixtures.py",
+            "with use_database(Database(async_engine, create_sessionmaker(async_engine))):",
+            "if True:  # mutation: the app opens the database of DATABASE_URL",
+            "harness/test_lifespan.py::test_the_lifespan_has_started_the_app_on_the_test_database",
+            id="lifespan-on-the-apps-own-database",
         ),
         pytest.param(
             "src/request_context.py",

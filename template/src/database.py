@@ -2,8 +2,9 @@
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.session import JoinTransactionMode
 from sqlalchemy.pool import QueuePool
+from starlette.applications import Starlette
 
 from src import sqlite_inline
 
@@ -219,11 +221,48 @@ def create_sessionmaker(
     )
 
 
+@dataclass(frozen=True)
+class Database:
+    """What the app works with: its engine, and the session factory its requests use."""
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+class _HandedIn:
+    database: Database | None = None
+
+
+@contextmanager
+def use_database(database: Database) -> Iterator[None]:
+    """Inside the block, the app's lifespan works with `database` instead of opening one from
+    the settings (src/main.py). The test harness hands the app its test database this way, so
+    that the app under test, lifespan included, never reaches the database of DATABASE_URL."""
+    _HandedIn.database = database
+    try:
+        yield
+    finally:
+        _HandedIn.database = None
+
+
+def handed_in_database() -> Database | None:
+    """The database handed in with `use_database`, if any: the app's lifespan works with it
+    instead of opening one from the settings."""
+    return _HandedIn.database
+
+
+def app_database(app: Starlette) -> Database:
+    """The database `app`'s lifespan opened."""
+    database = getattr(app.state, "database", None)
+    if isinstance(database, Database):
+        return database
+    raise RuntimeError("The app's database is opened by its lifespan, which has not run.")
+
+
 # Dependencies that do not block are `async def`: FastAPI runs a plain `def` in a worker thread.
 async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
-    """The factory the lifespan put on `app.state`; the test harness overrides this."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    return sessionmaker
+    """The session factory of the app's database; the test harness overrides this."""
+    return app_database(request.app).sessionmaker
 
 
 async def get_session_db(

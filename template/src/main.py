@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from src import browsers, errors, http_semantics, limits, request_context
+from src import browsers, database, errors, http_semantics, limits, request_context
 from src import health as health_checks
 from src.config import Settings, get_settings
 from src.database import SessionDep, create_engine, create_sessionmaker
@@ -15,6 +15,11 @@ from src.users.router import router as users_router
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Under the test harness, its test database (database.use_database); it closes that itself.
+    if (handed_in := database.handed_in_database()) is not None:
+        app.state.database = handed_in
+        yield
+        return
     settings = get_settings()
     engine = create_engine(
         settings.database_url,
@@ -23,7 +28,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         connect_timeout=settings.database_connect_timeout,
         command_timeout=settings.database_command_timeout,
     )
-    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.database = database.Database(engine, create_sessionmaker(engine))
     try:
         yield
     finally:

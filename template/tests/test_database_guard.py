@@ -1,4 +1,7 @@
+# Template-owned (kept current by `copier update`), like everything in tests/harness/
 """The guard that keeps the suite away from databases that are not clearly for tests."""
+
+from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url
@@ -6,7 +9,7 @@ from sqlalchemy import make_url
 from tests.harness.database import (
     UnsafeTestDatabaseError,
     check_is_test_database,
-    configured_test_database_url,
+    resolve_test_database,
     worker_database_url,
 )
 
@@ -52,10 +55,18 @@ def test_a_remote_server_needs_explicit_permission() -> None:
     check_is_test_database(remote, APP, allow_remote=True)
 
 
-def test_a_malformed_test_database_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_DATABASE_URL", "localhost/shop_test")
+def test_a_malformed_test_database_url_is_refused() -> None:
     with pytest.raises(UnsafeTestDatabaseError, match="not a database URL"):
-        configured_test_database_url()
+        resolve_test_database({"TEST_DATABASE_URL": "localhost/shop_test"})
+
+
+def test_each_worker_works_in_its_own_guarded_copy() -> None:
+    environ = {"TEST_DATABASE_URL": "postgresql+asyncpg://u@localhost/shop_test"}
+    database = resolve_test_database(environ | {"PYTEST_XDIST_WORKER": "gw1"})
+    assert (database.configured.database, database.url.database) == ("shop_test", "shop_gw1_test")
+    assert database.has_own_copy
+    assert database.live(Path("unused")).database == "shop_live_gw1_test"
+    assert not resolve_test_database(environ).has_own_copy
 
 
 def test_the_refusal_does_not_show_the_password() -> None:

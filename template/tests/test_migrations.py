@@ -1,3 +1,4 @@
+# Template-owned (kept current by `copier update`), like everything in tests/harness/
 """The migrations build the schema the models describe, and can be undone.
 
 When `test_models_match_the_migrations` fails, a model changed without a migration: create one

@@ -1,3 +1,4 @@
+# Template-owned (kept current by `copier update`), like everything in tests/harness/
 """Secure, documented settings: every setting in .env.example, docs switchable, no debug."""
 
 from pathlib import Path

@@ -1,14 +1,17 @@
 """Which database the tests run against, the guard that refuses any other, and its lifecycle.
 
 `TEST_DATABASE_URL` chooses the database. Without it, a SQLite app tests on in-memory SQLite
-and a PostgreSQL app on its default database with `_test` appended. Before anything is created
-or dropped, `check_is_test_database` must accept the URL. Under pytest-xdist every worker works
-in a database of its own (`<name>_gw0_test`, ...), created for the run and dropped after it.
+and a PostgreSQL app on its default database with `_test` appended. `database_under_test`
+decides it, once per process, and nothing is created or dropped before the guard
+(`check_is_test_database`) has accepted it. Under pytest-xdist every worker works in a
+database of its own (`<name>_gw0_test`, ...), created for the run and dropped after it.
 """
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import URL, Connection, MetaData, TextClause, make_url, text
@@ -39,17 +42,77 @@ class DatabaseUnreachableError(Exception):
     """The test database server did not answer."""
 
 
-def configured_test_database_url() -> URL:
-    configured = os.environ.get("TEST_DATABASE_URL")
-    if not configured:
-        return default_test_database_url()
-    try:
-        return make_url(configured)
-    except ArgumentError:
-        raise UnsafeTestDatabaseError(
-            f"TEST_DATABASE_URL is not a database URL: {configured!r}; expected for example "
-            "postgresql+asyncpg://postgres:postgres@localhost:5432/my_service_test"
-        ) from None
+@dataclass(frozen=True)
+class DatabaseUnderTest:
+    """The test database of this run, accepted by the guard.
+
+    `configured` is what TEST_DATABASE_URL (or the default) names; `url` is this process's own:
+    the same, or under pytest-xdist the worker's copy of it.
+    """
+
+    configured: URL
+    worker: str | None
+    app_url: URL
+    allow_remote: bool
+
+    @property
+    def url(self) -> URL:
+        return worker_database_url(self.configured, self.worker)
+
+    @property
+    def has_own_copy(self) -> bool:
+        """Whether this process works in a database made for it (and dropped after it)."""
+        return self.url != self.configured
+
+    def guarded(self, url: URL) -> URL:
+        """`url`, once the guard has accepted it as a test database of this run."""
+        check_is_test_database(url, self.app_url, allow_remote=self.allow_remote)
+        return url
+
+    def live(self, scratch_dir: Path) -> URL:
+        """A database for a live server, a process of its own that cannot share an in-memory
+        database: a file in `scratch_dir` for SQLite, `<name>_live_test` on the test server
+        for PostgreSQL (the worker's own under pytest-xdist)."""
+        if self.configured.get_backend_name() == "sqlite":
+            return self.guarded(self.configured.set(database=str(scratch_dir / "live_test.db")))
+        live_name = f"{database_name(self.configured).removesuffix('_test')}_live_test"
+        return self.guarded(
+            worker_database_url(self.configured.set(database=live_name), self.worker)
+        )
+
+
+def resolve_test_database(environ: Mapping[str, str]) -> DatabaseUnderTest:
+    """Decide the test database from `environ` and the app's settings, and guard it.
+
+    Raises UnsafeTestDatabaseError, with the reason, for anything but a throwaway test database.
+    """
+    configured_text = environ.get("TEST_DATABASE_URL")
+    if configured_text:
+        try:
+            configured = make_url(configured_text)
+        except ArgumentError:
+            raise UnsafeTestDatabaseError(
+                f"TEST_DATABASE_URL is not a database URL: {configured_text!r}; expected for "
+                "example postgresql+asyncpg://postgres:postgres@localhost:5432/my_service_test"
+            ) from None
+    else:
+        configured = default_test_database_url()
+    database = DatabaseUnderTest(
+        configured=configured,
+        worker=environ.get("PYTEST_XDIST_WORKER"),
+        app_url=make_url(get_settings().database_url),
+        allow_remote=environ.get(ALLOW_REMOTE_VARIABLE) == "1",
+    )
+    database.guarded(database.configured)
+    database.guarded(database.url)
+    return database
+
+
+@cache
+def database_under_test() -> DatabaseUnderTest:
+    """This process's test database: resolved from the environment once, then shared by the
+    start-up checks, the engine and the live servers."""
+    return resolve_test_database(os.environ)
 
 
 def default_test_database_url() -> URL:
@@ -111,15 +174,6 @@ def check_is_test_database(url: URL, app_url: URL, *, allow_remote: bool = False
             f"{refusal} its host {url.host!r} is not this machine. If it is a throwaway "
             f"server, allow it explicitly with {ALLOW_REMOTE_VARIABLE}=1."
         )
-
-
-def check_configured_test_database(url: URL) -> None:
-    """The guard, applied to `url` with this environment's DATABASE_URL and permissions."""
-    check_is_test_database(
-        url,
-        make_url(get_settings().database_url),
-        allow_remote=os.environ.get(ALLOW_REMOTE_VARIABLE) == "1",
-    )
 
 
 def worker_database_url(url: URL, worker: str | None) -> URL:
@@ -211,19 +265,14 @@ def _quoted(connection: AsyncConnection, url: URL) -> str:
 
 
 @asynccontextmanager
-async def open_test_database(base_url: URL, worker: str | None) -> AsyncIterator[AsyncEngine]:
-    """The engine of this test session's database, its schema built from the migrations.
+async def open_test_database(database: DatabaseUnderTest) -> AsyncIterator[AsyncEngine]:
+    """The engine of this process's test database, its schema built from the migrations.
 
-    The guard runs first, on the configured URL and on the worker's, before anything is
-    created or dropped. A worker's database is made for the run and dropped after it; the
-    configured database is created if missing and left empty.
+    A worker's own database is made for the run and dropped after it; the configured database
+    is created if missing and left empty.
     """
-    check_configured_test_database(base_url)
-    url = worker_database_url(base_url, worker)
-    check_configured_test_database(url)
-    own_database = url != base_url
-    await create_database(url, replace=own_database)
-    engine = create_test_engine(url)
+    await create_database(database.url, replace=database.has_own_copy)
+    engine = create_test_engine(database.url)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(drop_all_tables)
@@ -233,5 +282,5 @@ async def open_test_database(base_url: URL, worker: str | None) -> AsyncIterator
             await connection.run_sync(drop_all_tables)
     finally:
         await engine.dispose()
-        if own_database:
-            await drop_database(url)
+        if database.has_own_copy:
+            await drop_database(database.url)

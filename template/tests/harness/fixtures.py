@@ -9,7 +9,6 @@ commit loses its writes, exactly as in production, and the test sees it.
 """
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -25,14 +24,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from starlette.types import ASGIApp
 
-from src.database import create_sessionmaker, get_sessionmaker
+from src.database import Database, create_sessionmaker, get_sessionmaker, use_database
 from src.main import app
 from tests.harness.database import (
     DatabaseUnreachableError,
     UnsafeTestDatabaseError,
-    check_configured_test_database,
     check_server_reachable,
-    configured_test_database_url,
+    database_under_test,
     open_test_database,
 )
 from tests.harness.live_server import live_database
@@ -46,21 +44,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if hasattr(session.config, "workerinput"):
         return
     try:
-        url = configured_test_database_url()
-        check_configured_test_database(url)
-        asyncio.run(check_server_reachable(url))
+        asyncio.run(check_server_reachable(database_under_test().configured))
     except (UnsafeTestDatabaseError, DatabaseUnreachableError) as error:
         raise pytest.UsageError(str(error)) from None
-
-
-def _xdist_worker() -> str | None:
-    return os.environ.get("PYTEST_XDIST_WORKER")
 
 
 @pytest.fixture(scope="session")
 async def async_engine() -> AsyncIterator[AsyncEngine]:
     """The test database engine; the schema is migrated once per test session (and worker)."""
-    async with open_test_database(configured_test_database_url(), _xdist_worker()) as engine:
+    async with open_test_database(database_under_test()) as engine:
         yield engine
 
 
@@ -108,11 +100,13 @@ def override_get_session(
 
 
 @pytest.fixture(scope="session")
-async def running_app() -> AsyncIterator[ASGIApp]:
-    """The app with its lifespan started: once per test session (and worker), as it starts
-    once per process in production; each test still gets its own client and transaction."""
-    async with LifespanManager(app) as manager:
-        yield manager.app
+async def running_app(async_engine: AsyncEngine) -> AsyncIterator[ASGIApp]:
+    """The app with its lifespan started on the test database (never on DATABASE_URL's):
+    once per test session (and worker), as it starts once per process in production; each test
+    still gets its own client and transaction."""
+    with use_database(Database(async_engine, create_sessionmaker(async_engine))):
+        async with LifespanManager(app) as manager:
+            yield manager.app
 
 
 @pytest.fixture
@@ -129,5 +123,5 @@ async def async_client(
 async def live_database_url(tmp_path: Path) -> AsyncIterator[URL]:
     """A migrated database of the test database's kind for a real server (`serve_app` in
     tests/harness/live_server.py), made for this test and dropped after it."""
-    async with live_database(tmp_path, _xdist_worker()) as url:
+    async with live_database(tmp_path) as url:
         yield url

@@ -20,14 +20,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import URL
 
-from tests.harness.database import (
-    check_configured_test_database,
-    configured_test_database_url,
-    create_database,
-    database_name,
-    drop_database,
-    worker_database_url,
-)
+from tests.harness.database import create_database, database_under_test, drop_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # uvicorn's options in production: the Dockerfile's CMD passes the same ones (a test of the
@@ -107,20 +100,10 @@ async def migrate(database_url: URL, project_root: Path = PROJECT_ROOT) -> None:
 
 
 @asynccontextmanager
-async def live_database(scratch_dir: Path, worker: str | None) -> AsyncIterator[URL]:
-    """A migrated database for a live server, on the test database's backend, dropped after.
-
-    SQLite: a file in `scratch_dir`, through the test database's driver (a server process
-    cannot share the tests' in-memory database). PostgreSQL: `<name>_live_test` on the test
-    database's server.
-    """
-    base = configured_test_database_url()
-    if base.get_backend_name() == "sqlite":
-        url = base.set(database=str(scratch_dir / "live_test.db"))
-    else:
-        live_name = f"{database_name(base).removesuffix('_test')}_live_test"
-        url = worker_database_url(base.set(database=live_name), worker)
-    check_configured_test_database(url)
+async def live_database(scratch_dir: Path) -> AsyncIterator[URL]:
+    """A migrated database for a live server, of the test database's kind, dropped after
+    (`DatabaseUnderTest.live` names it)."""
+    url = database_under_test().live(scratch_dir)
     await create_database(url, replace=True)
     try:
         await migrate(url)
