@@ -85,8 +85,12 @@ def release_harness_change(template: TemplateRepository, version: str) -> str:
 
 
 # Owner work that releases before 1.0.0 (no Alembic yet) could not have had: done by hand after
-# updating, as the CHANGELOG's manual steps say.
+# updating, as the CHANGELOG's manual steps say, and as the tests that fail until then say.
 MANUAL_STEPS_BEFORE = {Version("1.0.0"): EDITS_SINCE_1_0}
+STEPS_NAMED_BY_FAILING_TESTS = (
+    "alembic revision --autogenerate",  # the notes table has no migration
+    "Document these settings in .env.example: ['NOTES_PAGE_SIZE']",
+)
 
 
 def owner_project(
@@ -192,6 +196,12 @@ def test_update_from_a_release_to_the_current_tree(
     report_update_time(version, current, seconds)
 
     assert_merged_cleanly(project)
+    if manual_steps:
+        # Until they are done, the failing tests name the steps.
+        suite = run_project_pytest(project, "-p", "no:randomly")
+        assert suite.returncode == 1, suite
+        for step in STEPS_NAMED_BY_FAILING_TESTS:
+            assert step in suite.output, suite
     apply_edits(project, manual_steps)
     assert recorded_version(project) == current
     current_render = render_version(template, current, tmp_path / "current", DEFAULT_ANSWERS)

@@ -10,10 +10,11 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-import src.models  # noqa: F401  (registers every model on Base.metadata)
+from src import discovery
 from src.config import get_settings
 from src.database import Base, create_engine
 
+discovery.import_models()  # every domain's tables on Base.metadata, to migrate and compare
 config = context.config
 target_metadata = Base.metadata
 

@@ -5,14 +5,16 @@
 
 `detail` is always a string; `errors` lists the offending fields of a 422 (the first
 MAX_REPORTED_ERRORS of them) and is empty otherwise; `error_count` says how many there were.
-Requests that raise are answered in the same shape by src/request_context.py: 503 when the
-database is unavailable, 500 for a bug.
+A domain's own errors subclass `DomainError` with their status (404, 409, ...): raised anywhere
+in a request, they are answered in this shape, so routers need no try/except. Other exceptions
+are answered in the same shape by src/request_context.py: 503 when the database is
+unavailable, 500 for a bug.
 """
 
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from itertools import islice
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -25,6 +27,13 @@ DATABASE_UNAVAILABLE = "Service unavailable: the database is not answering"
 # Enough for every field of a request to be wrong in a few ways; a body of 9,000 unknown
 # fields gets a 422 of 2 KB, not of 800 KB.
 MAX_REPORTED_ERRORS = 20
+
+
+class DomainError(Exception):
+    """An error of the service's domain that the client caused: answered with `status_code`
+    and the exception's message as `detail`. Subclass it once per kind of error."""
+
+    status_code: ClassVar[int] = HTTPStatus.BAD_REQUEST
 
 
 class FieldError(BaseModel):
@@ -75,6 +84,10 @@ def error_response(
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return error_response(exc.status_code, str(exc))
+
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         return error_response(exc.status_code, str(exc.detail), headers=exc.headers)

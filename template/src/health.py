@@ -5,7 +5,7 @@
 - `GET /health/ready`: the database answers and its schema is at the migrations' head, so the
   instance can take traffic (a readiness probe, a load balancer's check). 503 otherwise, in
   the shared error shape, saying which of the two failed.
-- `GET /health` (in src/main.py) answers as it always has: the database is reachable.
+- `GET /health` (in src/main.py): liveness and database reachability in one answer.
 """
 
 from functools import lru_cache

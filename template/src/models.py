@@ -1,7 +1,7 @@
-"""Every model module, imported once so `Base.metadata` knows every table.
+"""The models of the service, importable from one place (`from src.models import User`).
 
-Migrations (`migrations/env.py`) and the test schema read `Base.metadata`: add each new
-domain's models module here.
+Migrations and the tests do not need this list: they import every domain's models.py
+(src/discovery.py). A service generated before discovery lists its models here; keep it so.
 """
 
 from src.users.models import User

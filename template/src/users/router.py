@@ -1,12 +1,11 @@
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import BeforeValidator
 
 from src.errors import error_responses
 from src.users.dependencies import UserServiceDep
-from src.users.exceptions import EmailAlreadyRegisteredError, UserNotFoundError
 from src.users.schemas import UserCreate, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -43,36 +42,22 @@ async def list_users(
 
 @router.post("/", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 async def create_user(data: UserCreate, service: UserServiceDep) -> UserRead:
-    try:
-        user = await service.create(data)
-    except EmailAlreadyRegisteredError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    user = await service.create(data)
     return UserRead.model_validate(user)
 
 
 @router.get("/{user_id}", responses=NOT_FOUND)
 async def get_user(user_id: UserId, service: UserServiceDep) -> UserRead:
-    try:
-        user = await service.get(user_id)
-    except UserNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    user = await service.get(user_id)
     return UserRead.model_validate(user)
 
 
 @router.patch("/{user_id}", responses=NOT_FOUND | CONFLICT)
 async def update_user(user_id: UserId, data: UserUpdate, service: UserServiceDep) -> UserRead:
-    try:
-        user = await service.update(user_id, data)
-    except UserNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except EmailAlreadyRegisteredError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    user = await service.update(user_id, data)
     return UserRead.model_validate(user)
 
 
 @router.delete("/{user_id}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_FOUND)
 async def delete_user(user_id: UserId, service: UserServiceDep) -> None:
-    try:
-        await service.delete(user_id)
-    except UserNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    await service.delete(user_id)

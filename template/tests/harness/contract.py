@@ -61,7 +61,7 @@ REQUIREMENTS = (
         "the dependency get_session_db takes its session factory from: the harness overrides it",
     ),
     Requirement(
-        "src.database", "get_session_db", "the request's session dependency (the guide's name)"
+        "src.database", "get_session_db", "the request's session dependency, which routes depend on"
     ),
     Requirement(
         "src.database",

@@ -1,4 +1,5 @@
-"""The guide's fixtures, with per-test transaction rollback underneath.
+"""The harness's fixtures (async_engine, async_session, override_get_session, async_client and
+their parts), with per-test transaction rollback underneath.
 
 One engine and one schema (built by the migrations) serve the whole test session. Each test
 runs inside an outer transaction on a single connection that is rolled back at teardown. The
