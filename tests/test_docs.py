@@ -4,6 +4,8 @@ import re
 
 from tests.rendering import REPO_ROOT, asked_questions
 
+TEMPLATE = REPO_ROOT / "template"
+
 
 def test_options_page_documents_every_question_with_its_default_and_choices() -> None:
     questions = asked_questions(REPO_ROOT)
@@ -23,3 +25,14 @@ def test_options_page_documents_every_question_with_its_default_and_choices() ->
         default = questions[name].get("default")
         if isinstance(default, str) and "{{" not in default:
             assert f"`{default}`" in rows[name], (name, default)
+
+
+def test_the_testing_guides_fixture_examples_are_real_tests() -> None:
+    guide = (TEMPLATE / "docs" / "testing.md").read_text(encoding="utf-8")
+    section = guide.split("## Nothing real beyond the test database", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    tests = (TEMPLATE / "tests" / "harness" / "test_outside_world.py").read_text(encoding="utf-8")
+
+    assert len(examples) >= 2
+    for example in examples:
+        assert example in tests, example

@@ -49,11 +49,11 @@ def mutate(project: Path, tmp_path: Path, relative: str, old: str, new: str) -> 
             id="harness-skips-the-lifespan",
         ),
         pytest.param(
-            "tests/harness/fixtures.py",
-            "with use_database(Database(async_engine, create_sessionmaker(async_engine))):",
-            "if True:  # mutation: the app opens the database of DATABASE_URL",
+            "src/main.py",
+            "if (handed_in := database.handed_in_database()) is not None:",
+            "if False:  # mutation: the lifespan builds its engine from the settings again",
             "harness/test_lifespan.py::test_the_lifespan_has_started_the_app_on_the_test_database",
-            id="lifespan-on-the-apps-own-database",
+            id="lifespan-on-its-own-engine",
         ),
         pytest.param(
             "src/request_context.py",
@@ -129,6 +129,52 @@ def test_generated_suite_fails_on_edge_mutation(
     mutant = mutate(default_project, tmp_path, relative, old, new)
 
     assert_proof_fails(mutant, proof, project_env())
+
+
+# Mutations that reach beyond the test database: the failure must name what reached out.
+@pytest.mark.parametrize(
+    ("relative", "old", "new", "proof", "named"),
+    [
+        pytest.param(
+            "src/users/service.py",
+            "        user = User(email=data.email, name=data.name)\n",
+            "        import httpx  # mutation: an outgoing call nobody mocked\n\n"
+            "        async with httpx.AsyncClient() as client:\n"
+            '            await client.post("https://crm.example/hooks", json={})\n'
+            "        user = User(email=data.email, name=data.name)\n",
+            "integration/test_user_endpoints.py::TestUserEndpoints::test_create_user",
+            "This test tried to reach a name lookup of 'crm.example'",
+            id="app-calls-out-unmocked",
+        ),
+        pytest.param(
+            "tests/harness/test_outside_world.py",
+            "    override_dependency(get_sessionmaker, no_database)\n",
+            "    override_dependency(get_sessionmaker, no_database)\n"
+            "    app.dependency_overrides[no_database] = no_database  # mutation: never undone\n",
+            "harness/test_outside_world.py::test_override_dependency_lasts_for_the_test",
+            "This test left app.dependency_overrides changed: "
+            "test_override_dependency_lasts_for_the_test.<locals>.no_database",
+            id="override-left-behind",
+        ),
+    ],
+)
+def test_what_reaches_beyond_the_test_database_fails_by_name(
+    default_project: Path,
+    tmp_path: Path,
+    relative: str,
+    old: str,
+    new: str,
+    proof: str,
+    named: str,
+) -> None:
+    mutant = mutate(default_project, tmp_path, relative, old, new)
+
+    module = f"tests/{proof.split('::', maxsplit=1)[0]}"
+    outcome = run_project_pytest(mutant, module, "-p", "no:randomly", "-rfE")
+
+    assert outcome.returncode == 1, outcome
+    assert f"tests/{proof}" in outcome.output, outcome
+    assert named in outcome.output, outcome
 
 
 def assert_proof_fails(mutant: Path, proof: str, env: dict[str, str]) -> None:

@@ -4,6 +4,7 @@ Every test works on its own throwaway git repository of the template, where vers
 generate from an older one, commit, make the owner's changes, commit, update to a newer one.
 """
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -118,6 +119,12 @@ def assert_project_checks_pass(project: Path) -> None:
         assert outcome.returncode == 0, outcome
 
 
+def dev_tools(project: Path) -> set[str]:
+    """The names in the project's dev dependency group."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    return {re.split(r"[<>=\[ ]", entry)[0] for entry in pyproject["dependency-groups"]["dev"]}
+
+
 def report_update_time(version_from: str, version_to: str, seconds: float) -> None:
     print(f"copier update {version_from} -> {version_to}: {seconds:.2f} s")
 
@@ -208,6 +215,7 @@ def test_update_from_a_release_to_the_current_tree(
     assert template_files(project, "tests/harness") == template_files(
         current_render, "tests/harness"
     )
+    assert dev_tools(current_render) <= dev_tools(project)
     assert missing_edits(project, OWNER_EDITS + EDITS_SINCE_1_0) == []
     assert_project_checks_pass(project)
 

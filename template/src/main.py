@@ -14,13 +14,12 @@ from src.users.router import router as users_router
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Under the test harness, its test database (database.use_database); it closes that itself.
+async def open_database(settings: Settings) -> AsyncIterator[database.Database]:
+    """The app's database while the block runs: the one the test harness hands in
+    (database.use_database), or an engine on DATABASE_URL, closed at the end."""
     if (handed_in := database.handed_in_database()) is not None:
-        app.state.database = handed_in
-        yield
+        yield handed_in  # its owner closes it
         return
-    settings = get_settings()
     engine = create_engine(
         settings.database_url,
         echo=settings.database_echo,
@@ -28,11 +27,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         connect_timeout=settings.database_connect_timeout,
         command_timeout=settings.database_command_timeout,
     )
-    app.state.database = database.Database(engine, create_sessionmaker(engine))
     try:
-        yield
+        yield database.Database(engine, create_sessionmaker(engine))
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async with open_database(get_settings()) as opened:
+        app.state.database = opened
+        # Startup code of yours goes here: database.app_database(app) is the app's database
+        # (under the test harness, the test database).
+        yield
 
 
 def create_app(settings: Settings) -> FastAPI:

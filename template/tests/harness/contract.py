@@ -102,8 +102,9 @@ REQUIREMENTS = (
     Requirement(
         "src.config",
         "get_settings",
-        "get_settings() -> Settings, the settings the app runs with (its `database_url` is "
-        "the database the tests must never touch)",
+        "get_settings() -> Settings, cached (functools.cache or lru_cache): the settings the "
+        "app runs with; the harness points their `database_url` at the test database",
+        lambda value: callable(value) and hasattr(value, "cache_clear"),
     ),
     Requirement(
         "src.main",

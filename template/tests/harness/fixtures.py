@@ -10,10 +10,14 @@ commit loses its writes, exactly as in production, and the test sees it.
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
+import respx
 from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import URL
@@ -25,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from starlette.types import ASGIApp
 
+from src.config import get_settings
 from src.database import Database, create_sessionmaker, get_sessionmaker, use_database
 from src.main import app
 from tests.harness.database import (
@@ -35,6 +40,12 @@ from tests.harness.database import (
     open_test_database,
 )
 from tests.harness.live_server import live_database
+from tests.harness.network import HOW_TO_MOCK, NetworkGuard
+
+# A dependency's override, as FastAPI takes it: any callable.
+Dependency = Callable[..., Any]
+OverrideDependency = Callable[[Dependency, Dependency], None]
+_ABSENT = object()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -104,10 +115,21 @@ def override_get_session(
 async def running_app(async_engine: AsyncEngine) -> AsyncIterator[ASGIApp]:
     """The app with its lifespan started on the test database (never on DATABASE_URL's):
     once per test session (and worker), as it starts once per process in production; each test
-    still gets its own client and transaction."""
-    with use_database(Database(async_engine, create_sessionmaker(async_engine))):
+    still gets its own client and transaction.
+
+    The app is handed the test engine, and its settings name the test database while it runs,
+    so that startup code reaching the database either way reaches the test one.
+    """
+    test_url = database_under_test().url.render_as_string(hide_password=False)
+    with (
+        pytest.MonkeyPatch.context() as patch,
+        use_database(Database(async_engine, create_sessionmaker(async_engine))),
+    ):
+        patch.setenv("DATABASE_URL", test_url)
+        get_settings.cache_clear()
         async with LifespanManager(app) as manager:
             yield manager.app
+    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -126,3 +148,81 @@ async def live_database_url(tmp_path: Path) -> AsyncIterator[URL]:
     tests/harness/live_server.py), made for this test and dropped after it."""
     async with live_database(tmp_path) as url:
         yield url
+
+
+@cache
+def _test_database_hosts() -> frozenset[str]:
+    """The test database server's name and addresses: the one host beside loopback that tests
+    may reach."""
+    url = database_under_test().url
+    if not url.host:
+        return frozenset()
+    addresses = {info[4][0] for info in socket.getaddrinfo(url.host, url.port or 5432)}
+    return frozenset({url.host, *map(str, addresses)})
+
+
+@pytest.fixture(autouse=True)
+def network_guard() -> Iterator[NetworkGuard]:
+    """Every test: connections to anything but loopback and the test database are refused,
+    and the test fails naming them (tests/harness/network.py)."""
+    guard = NetworkGuard(_test_database_hosts())
+    guard.install()
+    try:
+        yield guard
+    finally:
+        guard.uninstall()
+    if guard.blocked:
+        pytest.fail(f"This test tried to reach {'; '.join(guard.blocked)}. {HOW_TO_MOCK}")
+
+
+@pytest.fixture
+def mock_http() -> Iterator[respx.MockRouter]:
+    """A respx router for outgoing httpx requests: declare the calls the code under test makes,
+    e.g. `mock_http.post("https://pay.example/charges").respond(201, json={...})`. A request
+    no route matches fails, and so does a declared route that was never called."""
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as router:
+        yield router
+
+
+@pytest.fixture
+def override_dependency() -> Iterator[OverrideDependency]:
+    """`override_dependency(original, replacement)`: the app uses `replacement` wherever it
+    depends on `original`, for this test only; every override is put back as it was."""
+    previous: dict[Dependency, object] = {}
+    replacements: dict[Dependency, Dependency] = {}
+
+    def override(original: Dependency, replacement: Dependency) -> None:
+        previous.setdefault(original, app.dependency_overrides.get(original, _ABSENT))
+        app.dependency_overrides[original] = replacements[original] = replacement
+
+    yield override
+    for original, replacement in replacements.items():
+        # Only an override still in place is put back: a fixture that overrode the same
+        # dependency before this test (override_get_session) may have ended and removed it.
+        if app.dependency_overrides.get(original) is not replacement:
+            continue
+        if previous[original] is _ABSENT:
+            del app.dependency_overrides[original]
+        else:
+            app.dependency_overrides[original] = previous[original]  # type: ignore[assignment]
+
+
+@pytest.fixture(autouse=True)
+def dependency_overrides_guard() -> Iterator[None]:
+    """Every test: `app.dependency_overrides` ends as it started. A test that leaves one
+    changed fails, naming it (and the overrides are put back for the next test)."""
+    before = dict(app.dependency_overrides)
+    yield
+    after = dict(app.dependency_overrides)
+    changed = [
+        getattr(dependency, "__qualname__", repr(dependency))
+        for dependency in before.keys() | after.keys()
+        if before.get(dependency) is not after.get(dependency)
+    ]
+    app.dependency_overrides.clear()
+    app.dependency_overrides.update(before)
+    if changed:
+        pytest.fail(
+            f"This test left app.dependency_overrides changed: {', '.join(sorted(changed))}. "
+            "Use the override_dependency fixture, which puts overrides back."
+        )

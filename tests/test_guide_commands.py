@@ -1,0 +1,62 @@
+"""The guide's commands pass as written on both variants, while the app's own database refuses
+every connection and the owner's startup code queries the database through the app's engine
+and through its settings: under the harness, both are the test database."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.rendering import (
+    assert_suite_passed,
+    postgres_test_env,
+    project_env,
+    run_project_pytest,
+)
+from tests.updating import Edit
+
+# From the guide (../shared/seed/async-integration-testing-guide.md), "Running the tests".
+GUIDE_COMMANDS = (
+    ("tests/integration/",),
+    ("tests/integration/test_user_endpoints.py",),
+    ("tests/integration/test_user_endpoints.py::TestUserEndpoints::test_get_users_empty_list",),
+    ("tests/integration/", "-v"),
+    ("tests/integration/", "--cov=src", "--cov-report=html"),
+)
+REFUSING_DATABASE_URLS = {
+    "default": "sqlite+inline:////nonexistent-folder/app.db",
+    "postgresql": "postgresql+asyncpg://nobody:nothing@127.0.0.1:9/refused",
+}
+STARTUP_QUERIES = Edit(
+    "src/main.py",
+    """
+        async with database.app_database(app).engine.connect() as connection:
+            await connection.execute(text("SELECT count(*) FROM users"))
+        engine_of_the_settings = create_engine(get_settings().database_url)
+        async with engine_of_the_settings.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        await engine_of_the_settings.dispose()
+""",
+    old="        # (under the test harness, the test database).\n",
+    position="after",
+)
+
+
+@pytest.mark.parametrize("variant", ["default", "postgresql"])
+def test_the_guides_commands_pass_with_the_apps_database_out_of_reach(
+    variant: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    rendered: Path = request.getfixturevalue(f"{variant}_project")
+    project = shutil.copytree(rendered, tmp_path / "service")
+    STARTUP_QUERIES.apply(project)
+    env = (
+        project_env()
+        if variant == "default"
+        else postgres_test_env(request.getfixturevalue("postgres_server"))
+    )
+    env["DATABASE_URL"] = REFUSING_DATABASE_URLS[variant]
+
+    assert_suite_passed(run_project_pytest(project, env=env))
+    for arguments in GUIDE_COMMANDS:
+        assert_suite_passed(run_project_pytest(project, *arguments, env=env))
+    assert (project / "htmlcov" / "index.html").is_file()
