@@ -14,6 +14,7 @@ on a SQLite file. Every loop is bounded, every socket has a timeout.
 # ruff: noqa: T201
 
 import asyncio
+import functools
 import json
 import re
 import socket
@@ -147,7 +148,7 @@ async def measure(rounds: int) -> dict[str, Any]:
                     await asyncio.to_thread(
                         with_probe,
                         server.base_url,
-                        lambda request=request: exchange(port, request, SOCKET_TIMEOUT),
+                        functools.partial(exchange, port, request, SOCKET_TIMEOUT),
                     )
                     for _ in range(rounds)
                 ]

@@ -15,16 +15,17 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.harness_benchmark import machine, save_results
 from bench.serving_benchmark import BENCH_DIR, extract_commit, render_variants, run_driver
-from tests.rendering import snapshot_working_tree
+from tests.support.rendering import snapshot_working_tree
 
 RESULTS_DIR = BENCH_DIR / "results" / "edge"
 BASELINE_COMMIT = "0d8844e"  # release 1.1.0, before the limits at the edge
 
 
-def run(baseline: str, rounds: int) -> dict:
+def run(baseline: str, rounds: int) -> dict[str, Any]:
     figures = {}
     with tempfile.TemporaryDirectory(prefix="edge-figures-") as scratch:
         root = Path(scratch)
@@ -64,7 +65,7 @@ def ratio(before: float, after: float) -> str:
     return f"{before / after:.0f}x" if after > 0 else "-"
 
 
-def report(results: dict) -> str:
+def report(results: dict[str, Any]) -> str:
     before, after = results["figures"]["before"], results["figures"]["after"]
     lines = [
         (

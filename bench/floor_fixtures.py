@@ -21,7 +21,7 @@ async def async_client() -> AsyncIterator[AsyncClient]:
     engine = create_test_engine(database_under_test().url)
     async with engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
-    sessionmaker = create_sessionmaker(engine)
+    sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(engine)
 
     async def get_floor_sessionmaker() -> async_sessionmaker[AsyncSession]:
         return sessionmaker

@@ -27,8 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from tests.rendering import DEFAULT_ANSWERS, project_env, render, snapshot_working_tree
+from tests.support.rendering import DEFAULT_ANSWERS, project_env, render, snapshot_working_tree
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -152,7 +153,7 @@ def machine() -> dict[str, str]:
     }
 
 
-def run(tables: list[int], tests: int, runs: int, variants: tuple[Variant, ...]) -> dict:
+def run(tables: list[int], tests: int, runs: int, variants: tuple[Variant, ...]) -> dict[str, Any]:
     """Median ms per test for every (clock, variant, K)."""
     samples: dict[str, dict[str, dict[int, list[float]]]] = {
         clock: {v.key: {k: [] for k in tables} for v in variants} for clock in CLOCKS
@@ -199,7 +200,7 @@ def ratio(numerator: float, denominator: float) -> str:
     )
 
 
-def table(results: dict, clock: str) -> str:
+def table(results: dict[str, Any], clock: str) -> str:
     """One clock's results as a Markdown table: ms per test per variant, and the goal ratios."""
     ms = results["ms_per_test"][clock]
     keys = list(results["variants"])
@@ -222,12 +223,12 @@ def table(results: dict, clock: str) -> str:
     return "\n".join([f"{CLOCKS[clock]}:", "", *lines, "", flatness])
 
 
-def report(results: dict) -> str:
+def report(results: dict[str, Any]) -> str:
     legend = [f"- {key}: {label}" for key, label in results["variants"].items()]
     return "\n\n".join([*(table(results, clock) for clock in CLOCKS), "\n".join(legend)])
 
 
-def plot(results: dict, path: Path) -> None:
+def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib  # noqa: PLC0415 (only the plot needs it: the bench group)
 
     matplotlib.use("Agg")
@@ -251,10 +252,10 @@ def plot(results: dict, path: Path) -> None:
 
 
 def save_results(
-    results: dict,
+    results: dict[str, Any],
     text: str,
     output: Path,
-    plot: Callable[[dict, Path], None] | None,
+    plot: Callable[[dict[str, Any], Path], None] | None,
     image: str,
 ) -> None:
     """results.json, results.md (`text`) and, unless `plot` is None, the image in `output`."""

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from bench.serving_benchmark import postgres_url, render_variants, run_driver
-from tests.rendering import snapshot_working_tree
+from tests.support.rendering import snapshot_working_tree
 
 
 def main() -> None:

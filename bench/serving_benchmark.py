@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import make_url
 
 from bench.harness_benchmark import machine, save_results
-from tests.rendering import (
+from tests.support.rendering import (
     DEFAULT_ANSWERS,
     POSTGRESQL_ANSWERS,
     REPO_ROOT,
@@ -139,7 +139,7 @@ def measure_cell(driver_project: Path, version: Version, cell: dict[str, Any]) -
 
 def run(
     clients: list[int], seconds: float, rounds: int, baseline: str, databases: list[str]
-) -> dict:
+) -> dict[str, Any]:
     if "postgresql" in databases and not os.environ.get("META_POSTGRES_URL"):
         print("no META_POSTGRES_URL: PostgreSQL cells left out", flush=True)
         databases = [database for database in databases if database != "postgresql"]
@@ -199,7 +199,7 @@ COLUMNS = (
 )
 
 
-def report(results: dict) -> str:
+def report(results: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     medians = results["medians"]
     for config in results["configs"]:
@@ -235,7 +235,7 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(results: dict, path: Path) -> None:
+def plot(results: dict[str, Any], path: Path) -> None:
     import matplotlib  # noqa: PLC0415 (only the plot needs it: the bench group)
 
     matplotlib.use("Agg")

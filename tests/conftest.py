@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.rendering import (
+from tests.support.rendering import (
     CUSTOM_ANSWERS,
     DEFAULT_ANSWERS,
     POSTGRESQL_ANSWERS,
@@ -15,7 +15,7 @@ from tests.rendering import (
 )
 
 # Files the update tests copy into generated projects, not tests of this repository.
-collect_ignore = ["owner_service"]
+collect_ignore = ["update/owner_service"]
 
 
 @pytest.fixture(scope="session")

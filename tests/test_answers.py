@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.rendering import render
+from tests.support.rendering import render
 
 LONG_NAME = "Northwind Traders Regional Inventory Forecasting and Replenishment API"
 

@@ -3,9 +3,11 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.harness_benchmark import CLOCKS, VARIANTS, main, prepare_project
 from bench.serving_benchmark import main as serving_main
-from tests.rendering import run_snippet
+from tests.support.rendering import run_snippet
 
 COUNT_TABLES = "import src.main; from src.database import Base; print(len(Base.metadata.tables))"
 
@@ -19,6 +21,7 @@ def test_benchmark_project_has_the_extra_tables(template_dir: Path, tmp_path: Pa
     assert completed.stdout.strip() == "4"  # users + 3
 
 
+@pytest.mark.live_server
 def test_benchmark_runs_every_variant_and_writes_the_table(tmp_path: Path) -> None:
     output = tmp_path / "results"
 
@@ -35,6 +38,7 @@ def test_benchmark_runs_every_variant_and_writes_the_table(tmp_path: Path) -> No
     assert table.count("\n| 0 | ") == len(CLOCKS)
 
 
+@pytest.mark.live_server
 def test_serving_benchmark_measures_every_cell_before_and_after(tmp_path: Path) -> None:
     output = tmp_path / "serving"
 

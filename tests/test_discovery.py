@@ -4,9 +4,9 @@ edit to a shared file; a model outside a domain's models.py fails a test naming 
 import shutil
 from pathlib import Path
 
-from tests.owner import NOTE_FIXTURE, OWNER_SERVICE
-from tests.rendering import assert_suite_passed, project_env, run_in, run_project_pytest
-from tests.updating import Edit, apply_edits
+from tests.support.edits import Edit, apply_edits
+from tests.support.rendering import assert_suite_passed, project_env, run_in, run_project_pytest
+from tests.update.owner import NOTE_FIXTURE, OWNER_SERVICE
 
 SHARED_FILES = ("src/main.py", "src/models.py", "src/config.py", "src/database.py")
 CONFTEST_IMPORTS = Edit(

@@ -2,7 +2,7 @@
 
 import re
 
-from tests.rendering import REPO_ROOT, asked_questions
+from tests.support.rendering import REPO_ROOT, asked_questions
 
 TEMPLATE = REPO_ROOT / "template"
 

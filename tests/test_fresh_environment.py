@@ -26,8 +26,14 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.rendering import Outcome, assert_suite_passed, project_env, render, summary_counts
-from tests.test_ecosystem import workflow_commands
+from tests.support.project_files import workflow_commands
+from tests.support.rendering import (
+    Outcome,
+    assert_suite_passed,
+    project_env,
+    render,
+    summary_counts,
+)
 
 pytestmark = pytest.mark.fresh_env
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import (
+from tests.support.edits import Edit
+from tests.support.rendering import (
     assert_suite_passed,
     postgres_test_env,
     project_env,
     run_project_pytest,
 )
-from tests.updating import Edit
 
 # From the guide (../shared/seed/async-integration-testing-guide.md), "Running the tests".
 GUIDE_COMMANDS = (

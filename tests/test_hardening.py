@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import REPO_ROOT, run_project_pytest, summary_counts
-from tests.test_harness_mutations import mutate, replace_once
+from tests.support.mutants import mutate, replace_once
+from tests.support.rendering import REPO_ROOT, run_project_pytest, summary_counts
 
 SCHEMA_TEST = "tests/integration/test_api_schema.py"
 # 10 schemathesis tests (5 user operations x valid and invalid requests, plus /health): at

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import REPO_ROOT, run_project_pytest
+from tests.support.rendering import REPO_ROOT, run_project_pytest
 
 CONTRACT = REPO_ROOT / "template" / "tests" / "harness" / "contract.py"
 

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import assert_suite_passed, project_env, run_project_pytest, run_snippet
+from tests.support.rendering import (
+    assert_suite_passed,
+    project_env,
+    run_project_pytest,
+    run_snippet,
+)
 
 AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
 PRINT_TEST_DRIVER = (

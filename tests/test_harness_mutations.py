@@ -5,22 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import project_env, run_project_pytest, summary_counts
+from tests.support.mutants import mutate
+from tests.support.rendering import project_env, run_project_pytest, summary_counts
 
 AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
-
-
-def replace_once(root: Path, relative: str, old: str, new: str) -> None:
-    target = root / relative
-    source = target.read_text(encoding="utf-8")
-    assert source.count(old) == 1, f"{old!r} must occur once in {relative}"
-    target.write_text(source.replace(old, new), encoding="utf-8")
-
-
-def mutate(project: Path, tmp_path: Path, relative: str, old: str, new: str) -> Path:
-    copy = shutil.copytree(project, tmp_path / "mutant")
-    replace_once(copy, relative, old, new)
-    return copy
 
 
 @pytest.mark.parametrize("test_database_url", ["", AIOSQLITE_URL], ids=["inline", "aiosqlite"])

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import (
+from tests.support.mutants import mutate
+from tests.support.project_files import dockerfile_instructions, workflow_commands
+from tests.support.rendering import (
     postgres_test_env,
     project_env,
     run_project_pytest,
     server_options,
     summary_counts,
 )
-from tests.test_ecosystem import dockerfile_instructions, workflow_commands
-from tests.test_harness_mutations import mutate
 
 LOAD_TESTS = 4  # in tests/load/, the owner's
 # The harness's: the schemathesis run against the live server, the body limits over uvicorn.
@@ -28,6 +28,7 @@ LOAD_OUTCOMES = {
 SCHEMA_RUN = "tests/harness/test_live_schema.py::test_the_live_server_conforms_to_its_schema"
 
 
+@pytest.mark.live_server
 @pytest.mark.parametrize("variant", ["default", "postgresql"])
 def test_load_tests_pass_on_both_variants(variant: str, request: pytest.FixtureRequest) -> None:
     project: Path = request.getfixturevalue(f"{variant}_project")
@@ -51,6 +52,7 @@ def test_the_default_run_leaves_the_load_tests_out(default_project: Path) -> Non
     assert f"no tests collected ({LOAD_TESTS} deselected)" in outcome.output, str(outcome)
 
 
+@pytest.mark.live_server
 def test_an_email_check_narrower_than_the_schema_fails_the_schema_run(
     default_project: Path, tmp_path: Path
 ) -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from sqlalchemy import make_url
 
-from tests.rendering import (
+from tests.support.rendering import (
     assert_suite_passed,
     postgres_test_env,
     project_env,

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.rendering import (
+from tests.support.rendering import (
     CUSTOM_ANSWERS,
     DEFAULT_ANSWERS,
     asked_questions,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.test_ecosystem import answers_of, stages
+from tests.support.project_files import answers_of, stages
 
 TOOLS = Path(sys.executable).parent
 FULL_COMMIT_HASH = re.compile(r"[0-9a-f]{40}")

@@ -1,13 +1,14 @@
 """What a team does to its service after generating it: the changes an update must keep.
 
-Everything here is owner territory: a new domain with its own tests (tests/owner_service/),
-a fixture in tests/conftest.py, and small edits to the app, a setting and the README. The
-edits anchor on lines of the first released version that an owner would naturally edit next to.
+Everything here is owner territory: a new domain with its own tests (owner_service/, beside
+this file), a fixture in tests/conftest.py, and small edits to the app, a setting and the
+README. The edits anchor on lines of the first released version that an owner would naturally
+edit next to.
 """
 
 from pathlib import Path
 
-from tests.updating import Edit
+from tests.support.edits import Edit
 
 OWNER_SERVICE = Path(__file__).parent / "owner_service"
 

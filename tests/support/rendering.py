@@ -17,7 +17,7 @@ import yaml
 from copier import run_copy
 from sqlalchemy import make_url
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Not part of the template: VCS data, caches and local environments of this checkout.
 _NOT_TEMPLATE = shutil.ignore_patterns(

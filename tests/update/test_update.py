@@ -13,8 +13,8 @@ import pytest
 import yaml
 from packaging.version import Version
 
-from tests.owner import EDITS_SINCE_1_0, OWNER_EDITS
-from tests.rendering import (
+from tests.support.edits import Edit, apply_edits, missing_edits
+from tests.support.rendering import (
     DEFAULT_ANSWERS,
     REPO_ROOT,
     assert_suite_passed,
@@ -22,21 +22,27 @@ from tests.rendering import (
     run_project_pytest,
     summary_counts,
 )
-from tests.updating import (
-    Edit,
+from tests.update.owner import EDITS_SINCE_1_0, OWNER_EDITS
+from tests.update.repository import (
     TemplateRepository,
-    apply_edits,
     assert_merged_cleanly,
     commit_all,
     find_conflicts,
     generate,
-    missing_edits,
     render_version,
     template_files,
     update,
 )
 
 RELEASES: dict[str, str] = tomllib.loads((REPO_ROOT / "releases.toml").read_text())["releases"]
+
+
+def release_order(version: str) -> Version:
+    return Version(version)
+
+
+OLDEST_FIRST: list[str] = sorted(RELEASES, key=release_order)
+
 
 # The harness of the "newer version" in tests 1 and 2: a changed fixture body, a new fixture
 # and a new template-owned file. Paths are relative to the generated project.
@@ -129,6 +135,7 @@ def report_update_time(version_from: str, version_to: str, seconds: float) -> No
     print(f"copier update {version_from} -> {version_to}: {seconds:.2f} s")
 
 
+@pytest.mark.update_chain
 def test_owner_changes_merge_cleanly_with_a_harness_change(
     template: TemplateRepository, tmp_path: Path
 ) -> None:
@@ -150,6 +157,7 @@ def test_owner_changes_merge_cleanly_with_a_harness_change(
     assert summary_counts(contract.output) == {"passed": 2}, contract
 
 
+@pytest.mark.update_chain
 @pytest.mark.parametrize("mode", ["inline", "rej"])
 def test_conflicting_owner_edit_is_reported_and_kept(
     mode: Literal["inline", "rej"], template: TemplateRepository, tmp_path: Path
@@ -183,13 +191,14 @@ def test_conflicting_owner_edit_is_reported_and_kept(
     assert fixtures in suite.output, suite
 
 
-@pytest.mark.parametrize("version", sorted(RELEASES, key=Version))
+@pytest.mark.update_chain
+@pytest.mark.parametrize("version", OLDEST_FIRST)
 def test_update_from_a_release_to_the_current_tree(
     version: str, template: TemplateRepository, tmp_path: Path
 ) -> None:
     template.replace_with_commit(RELEASES[version])
     template.release(version, f"Release {version}")
-    current = release_working_tree(template, f"{max(RELEASES, key=Version)}.post1")
+    current = release_working_tree(template, f"{max(RELEASES, key=release_order)}.post1")
     manual_steps = [
         edit
         for introduced, edits in MANUAL_STEPS_BEFORE.items()

@@ -1,0 +1,45 @@
+# One entry point for working on the template. Needs make, git and Python 3.11+: uv is
+# installed the way the README's Quick start installs it. `make help` lists the targets.
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+RUN := $(UV) run --locked
+# The three slow kinds of meta-test (pyproject.toml's markers), left out by test-fast.
+SLOW := fresh_env or live_server or update_chain
+
+.DEFAULT_GOAL := help
+.PHONY: help setup lint test test-fast docs bench pg pg-stop gen
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup:  ## the development environment: .venv from uv.lock
+	$(PYTHON) -m pip install --quiet uv
+	$(UV) sync --locked
+
+lint:  ## ruff on the repository and the template's plain files, mypy on tests/ and bench/
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+test:  ## the whole meta-suite, as CI runs it (PostgreSQL tests need `make pg` first)
+	$(RUN) pytest -n auto
+
+test-fast:  ## everything but fresh installs, live-server runs and update chains
+	$(RUN) pytest -n auto -m "not ($(SLOW))"
+
+docs:  ## the documentation site, strictly (a broken link fails)
+	NO_MKDOCS_2_WARNING=1 $(RUN) --group docs mkdocs build --strict --quiet
+
+bench:  ## the harness benchmark (about 10 minutes; docs/benchmarks.md)
+	$(RUN) --group bench python -m bench.harness_benchmark
+
+pg:  ## a throwaway PostgreSQL server for the meta-suite: eval "$(make -s pg)"
+	@bash scripts/postgres.sh start
+
+pg-stop:  ## stop it
+	@bash scripts/postgres.sh stop
+
+gen:  ## render the template as it is into ../sample-service, to read (DATA='database=postgresql')
+	$(UV) tool run --from copier==9.19.1 copier copy --defaults --overwrite --vcs-ref HEAD \
+		--data project_name="Sample Service" $(foreach answer,$(DATA),--data $(answer)) \
+		"$(CURDIR)" ../sample-service
