@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from tests.support.rendering import REPO_ROOT, asked_questions
 
 TEMPLATE = REPO_ROOT / "template"
@@ -27,12 +29,19 @@ def test_options_page_documents_every_question_with_its_default_and_choices() ->
             assert f"`{default}`" in rows[name], (name, default)
 
 
-def test_the_testing_guides_fixture_examples_are_real_tests() -> None:
+@pytest.mark.parametrize(
+    ("section", "tests"),
+    [
+        ("## Nothing real beyond the test database", "tests/harness/test_outside_world.py"),
+        ("## Test data and query counts", "tests/integration/test_user_queries.py"),
+    ],
+)
+def test_the_testing_guides_fixture_examples_are_real_tests(section: str, tests: str) -> None:
     guide = (TEMPLATE / "docs" / "testing.md").read_text(encoding="utf-8")
-    section = guide.split("## Nothing real beyond the test database", 1)[1].split("\n## ", 1)[0]
-    examples = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
-    tests = (TEMPLATE / "tests" / "harness" / "test_outside_world.py").read_text(encoding="utf-8")
+    text = guide.split(section, 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
+    source = (TEMPLATE / tests).read_text(encoding="utf-8")
 
     assert len(examples) >= 2
     for example in examples:
-        assert example in tests, example
+        assert example in source, example

@@ -1,12 +1,18 @@
 """The generated suite must be able to fail: break the app or the harness, expect red."""
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.support.mutants import mutate
-from tests.support.rendering import project_env, run_project_pytest, summary_counts
+from tests.support.mutants import mutate, replace_once
+from tests.support.rendering import (
+    CONTRACT_CREATED,
+    project_env,
+    run_project_pytest,
+    summary_counts,
+)
 
 AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
 
@@ -103,6 +109,24 @@ def test_generated_suite_fails_on_mutation(
             id="sqlite-transactions-begin-deferred",
         ),
         pytest.param(
+            "tests/harness/factories.py",
+            "        session = running_sessionmaker()()\n",
+            "        return super()._get_async_persistence()  # mutation: a session of its own\n"
+            "        session = running_sessionmaker()()\n",
+            "harness/test_factories.py::test_factory_rows_live_in_the_tests_transaction",
+            id="factories-not-bound-to-the-test",
+        ),
+        pytest.param(
+            "src/users/service.py",
+            "        return result.all()\n",
+            "        users = result.all()\n"
+            "        for user in users:  # mutation: one more query per user (N+1)\n"
+            "            await self.session.refresh(user)\n"
+            "        return users\n",
+            "integration/test_user_queries.py::test_listing_users_costs_the_same_for_1_and_for_50",
+            id="listing-users-is-n-plus-1",
+        ),
+        pytest.param(
             "src/text.py",
             '_PRINTABLE = rf"[^{_CONTROLS}{FORMAT_CHARACTERS}]"',
             '_PRINTABLE = rf"[^{_CONTROLS}]"  # mutation: format characters inside',
@@ -191,3 +215,20 @@ def test_generated_suite_fails_on_a_leftover_conflict(
     assert summary_counts(outcome.output).get("failed") == 1, outcome
     assert "README.md:" in outcome.output, outcome
     assert "src/main.py.rej" in outcome.output, outcome
+
+
+def test_a_renamed_response_field_fails_the_committed_contract(
+    default_project: Path, tmp_path: Path
+) -> None:
+    project = shutil.copytree(default_project, tmp_path / "service")
+    contract = "tests/harness/test_api_contract.py"
+    (project / "tests" / "openapi.json").unlink(missing_ok=True)
+    first = run_project_pytest(project, contract, "-p", "no:randomly")
+    assert CONTRACT_CREATED in first.output, first  # the owner commits it
+    replace_once(project, "src/users/schemas.py", "    name: str\n", "    full_name: str\n")
+
+    outcome = run_project_pytest(project, contract, "-p", "no:randomly")
+
+    assert outcome.returncode == 1, outcome
+    assert re.search(r'^-\s+"name": \{$', outcome.output, re.MULTILINE), outcome  # the diff
+    assert "rm tests/openapi.json && uv run pytest" in outcome.output, outcome

@@ -12,6 +12,7 @@ commit loses its writes, exactly as in production, and the test sees it.
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from starlette.types import ASGIApp
 from src.config import get_settings
 from src.database import Database, create_sessionmaker, get_sessionmaker, use_database
 from src.main import app
+from tests.harness.current import running_test
 from tests.harness.database import (
     DatabaseUnreachableError,
     UnsafeTestDatabaseError,
@@ -41,6 +43,7 @@ from tests.harness.database import (
 )
 from tests.harness.live_server import live_database
 from tests.harness.network import HOW_TO_MOCK, NetworkGuard
+from tests.harness.queries import AssertMaxQueries, CountQueries, QueryLog, count_statements
 
 # A dependency's override, as FastAPI takes it: any callable.
 Dependency = Callable[..., Any]
@@ -81,9 +84,12 @@ async def async_connection(async_engine: AsyncEngine) -> AsyncIterator[AsyncConn
 @pytest.fixture
 def test_sessionmaker(
     async_connection: AsyncConnection,
-) -> async_sessionmaker[AsyncSession]:
-    """The app's own session factory, joining the test's transaction through savepoints."""
-    return create_sessionmaker(async_connection, join_transaction_mode="create_savepoint")
+) -> Iterator[async_sessionmaker[AsyncSession]]:
+    """The app's own session factory, joining the test's transaction through savepoints (the
+    test-data factories of tests/factories/ use it too)."""
+    sessionmaker = create_sessionmaker(async_connection, join_transaction_mode="create_savepoint")
+    with running_test(sessionmaker):
+        yield sessionmaker
 
 
 @pytest.fixture
@@ -226,3 +232,31 @@ def dependency_overrides_guard() -> Iterator[None]:
             f"This test left app.dependency_overrides changed: {', '.join(sorted(changed))}. "
             "Use the override_dependency fixture, which puts overrides back."
         )
+
+
+@pytest.fixture
+def count_queries(async_connection: AsyncConnection) -> CountQueries:
+    """`with count_queries() as queries: ...`: `queries.statements` lists the SQL run on the
+    test's connection inside the block, by the app and by the test, without transaction
+    control (BEGIN, SAVEPOINT, RELEASE, ROLLBACK, COMMIT); `len(queries)` counts them."""
+    connection = async_connection.sync_connection
+    assert connection is not None, "the test's connection is open while the test runs"
+    return lambda: count_statements(connection)
+
+
+@pytest.fixture
+def assert_max_queries(count_queries: CountQueries) -> AssertMaxQueries:
+    """`with assert_max_queries(3): ...` fails if the block runs more than 3 SQL statements on
+    the test's connection (transaction control aside), listing them."""
+
+    @contextmanager
+    def at_most(limit: int) -> Iterator[QueryLog]:
+        with count_queries() as queries:
+            yield queries
+        if len(queries) > limit:
+            listed = "\n".join(
+                f"  {number}. {sql}" for number, sql in enumerate(queries.statements, 1)
+            )
+            pytest.fail(f"{len(queries)} queries where at most {limit} were expected:\n{listed}")
+
+    return at_most
