@@ -184,9 +184,9 @@ def test_conflicting_owner_edit_is_reported_and_kept(
         assert_merged_cleanly(project)
     assert CONFLICTING_EDIT.new in kept_in.read_text(encoding="utf-8")
     assert missing_edits(project, OWNER_EDITS) == []
-    # The generated project's own suite refuses the unfinished merge too: markers in Python
-    # break the import, a .rej file fails its conflict check.
-    suite = run_project_pytest(project, "-p", "no:randomly")
+    # The generated project's own check refuses the unfinished merge too: markers in Python
+    # break the import, a .rej file fails the conflict check (part of every default run).
+    suite = run_project_pytest(project, "tests/harness/test_no_conflict_markers.py")
     assert suite.returncode != 0, suite
     assert fixtures in suite.output, suite
 
