@@ -9,6 +9,7 @@ import pytest
 from tests.support.mutants import mutate, replace_once
 from tests.support.rendering import (
     CONTRACT_CREATED,
+    Outcome,
     project_env,
     run_project_pytest,
     summary_counts,
@@ -181,19 +182,22 @@ def test_what_reaches_beyond_the_test_database_fails_by_name(
 ) -> None:
     mutant = mutate(default_project, tmp_path, relative, old, new)
 
-    module = f"tests/{proof.split('::', maxsplit=1)[0]}"
-    outcome = run_project_pytest(mutant, module, "-p", "no:randomly", "-rfE")
+    outcome = run_proof_module(mutant, proof, project_env())
 
     assert outcome.returncode == 1, outcome
     assert f"tests/{proof}" in outcome.output, outcome
     assert named in outcome.output, outcome
 
 
+def run_proof_module(mutant: Path, proof: str, env: dict[str, str]) -> Outcome:
+    """Run the module of `proof` (a node id under tests/) in the mutant, failures and errors
+    listed. The proof's module is enough: the whole suite runs unmutated in tests/test_render.py."""
+    module = f"tests/{proof.split('::', maxsplit=1)[0]}"
+    return run_project_pytest(mutant, module, "-p", "no:randomly", "-rfE", env=env)
+
+
 def assert_proof_fails(mutant: Path, proof: str, env: dict[str, str]) -> None:
-    # The proof's module is enough: the whole suite is run unmutated by tests/test_render.py.
-    outcome = run_project_pytest(
-        mutant, f"tests/{proof.split('::', maxsplit=1)[0]}", "-p", "no:randomly", "-rf", env=env
-    )
+    outcome = run_proof_module(mutant, proof, env)
 
     assert outcome.returncode == 1, outcome
     assert summary_counts(outcome.output).get("failed", 0) >= 1, outcome
