@@ -7,7 +7,7 @@ RUN := $(UV) run --locked
 SLOW := fresh_env or live_server or update_chain
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint test test-fast docs bench pg pg-stop gen
+.PHONY: help setup lint test test-fast docs bench pg pg-stop gen domain
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,3 +43,9 @@ gen:  ## render the template as it is into ../sample-service, to read (DATA='dat
 	$(UV) tool run --from copier==9.19.1 copier copy --defaults --overwrite --vcs-ref HEAD \
 		--data project_name="Sample Service" $(foreach answer,$(DATA),--data $(answer)) \
 		"$(CURDIR)" ../sample-service
+
+domain:  ## add a domain to the `make gen` sample (DOMAIN=notes FIELDS='title:str! body:text?')
+	cd ../sample-service && git init -q && git add -A && git -c user.name=make -c user.email=make@localhost commit -qm sample --allow-empty
+	$(UV) tool run --from copier==9.19.1 copier copy --defaults --vcs-ref HEAD \
+		-a .copier-answers.$(DOMAIN).yml --data kind=domain --data domain=$(DOMAIN) \
+		--data fields='$(FIELDS)' "$(CURDIR)" ../sample-service
