@@ -30,7 +30,8 @@ async def test_models_match_the_migrations(async_connection: AsyncConnection) ->
         message = f"create {' '.join(new_tables)}" if new_tables else "what changed"
         pytest.fail(
             "The models and the migrations differ: write the migration with "
-            f'`uv run python -m tests.harness.new_migration "{message}"`, review it, and run '
+            f'`uv run python -m tests.harness.new_migration "{message}"` (alembic revision '
+            "--autogenerate, run on the test database), review it, and run "
             f"`uv run alembic upgrade head`.\n{differences}"
         )
 
