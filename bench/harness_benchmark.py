@@ -29,12 +29,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tests.support.rendering import DEFAULT_ANSWERS, project_env, render, snapshot_working_tree
+from tests.support.rendering import (
+    AIOSQLITE_URL,
+    DEFAULT_ANSWERS,
+    project_env,
+    render,
+    snapshot_working_tree,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 PLUGINS_PACKAGE = "bench_plugins"
-AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
 CLOCKS = {"wall": "wall-clock", "cpu": "CPU time"}
 
 

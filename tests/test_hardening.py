@@ -1,14 +1,10 @@
-"""The generated service's hardening: fuzzing finds no 5xx, strict tools, able-to-fail tests."""
+"""The generated service's hardening: fuzzing finds no 5xx; strict tools."""
 
-import shutil
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
-from tests.support.mutants import mutate, replace_once
-from tests.support.rendering import REPO_ROOT, run_project_pytest, summary_counts
+from tests.support.rendering import REPO_ROOT, run_project_pytest
 
 SCHEMA_TEST = "tests/integration/test_api_schema.py"
 # 10 schemathesis tests (5 user operations x valid and invalid requests, plus /health): at
@@ -39,110 +35,13 @@ def test_schemathesis_finds_no_server_error(
     assert server_errors == 0
 
 
-def test_ruff_rules_and_strict_mypy_match_the_repository(project: Path) -> None:
-    # The repository lints the template's plain .py files with its own [tool.ruff]: the
-    # rendered project must lint with the same rules, or the two drift apart.
-    ours = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
+def test_the_project_lints_with_the_repositorys_rules_and_strict_mypy(project: Path) -> None:
+    # ruff-rules.toml is written once: the repository extends it, every project includes it.
+    rules = tomllib.loads((REPO_ROOT / "ruff-rules.toml").read_text(encoding="utf-8"))
     theirs = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["tool"]
 
-    assert theirs["ruff"]["lint"] == ours["ruff"]["lint"]
+    assert theirs["ruff"]["lint"] == rules["lint"]
+    assert theirs["ruff"]["line-length"] == rules["line-length"]
     assert len(theirs["ruff"]["lint"]["select"]) >= 30
     assert theirs["mypy"]["strict"] is True
     assert set(theirs["mypy"]["files"]) == {"src", "tests", "migrations"}
-
-
-NO_CHANGE_ELSEWHERE: tuple[str, str, str] | None = None
-CHECK_IN_MIGRATION = (
-    "migrations/versions/0001_create_users.py",
-    '        sa.CheckConstraint("email = lower(email)", name=op.f("ck_users_email_lower_case")),\n',
-    "",
-)
-
-
-@pytest.mark.parametrize(
-    ("relative", "old", "new", "suite", "also"),
-    [
-        pytest.param(
-            "src/users/router.py",
-            "Path(ge=1, le=MAX_BIGINT)",
-            "Path(ge=1)",
-            SCHEMA_TEST,
-            NO_CHANGE_ELSEWHERE,
-            id="ids-beyond-64-bit-reach-the-database",
-        ),
-        pytest.param(
-            "src/users/schemas.py",
-            '    model_config = ConfigDict(extra="forbid")\n',
-            "    model_config = ConfigDict()\n",
-            "tests/integration/test_bad_input.py",
-            NO_CHANGE_ELSEWHERE,
-            id="unknown-fields-accepted",
-        ),
-        pytest.param(
-            "src/users/schemas.py",
-            "    created_at: UtcDatetime\n",
-            "    created_at: datetime\n",
-            SCHEMA_TEST,
-            NO_CHANGE_ELSEWHERE,
-            id="timestamps-without-offset-break-the-schema",
-        ),
-        pytest.param(
-            "src/users/models.py",
-            '        CheckConstraint("email = lower(email)", name="email_lower_case"),\n',
-            "",
-            "tests/integration/test_bad_input.py",
-            CHECK_IN_MIGRATION,
-            id="database-allows-upper-case-emails",
-        ),
-        pytest.param(
-            "src/users/schemas.py",
-            "    return validated.ascii_email.lower()\n",
-            "    return validated.ascii_email\n",
-            "tests/integration/test_bad_input.py",
-            NO_CHANGE_ELSEWHERE,
-            id="emails-compared-with-letter-case",
-        ),
-        pytest.param(
-            "src/main.py",
-            "    errors.install_error_handlers(app)\n",
-            "",
-            "tests/integration/test_bad_input.py",
-            NO_CHANGE_ELSEWHERE,
-            id="errors-in-fastapis-own-shapes",
-        ),
-    ],
-)
-def test_hardening_tests_fail_on_mutation(
-    default_project: Path,
-    tmp_path: Path,
-    relative: str,
-    old: str,
-    new: str,
-    suite: str,
-    also: tuple[str, str, str] | None,
-) -> None:
-    mutant = mutate(default_project, tmp_path, relative, old, new)
-    if also is not None:  # the same mutation where the schema comes from: the migration
-        replace_once(mutant, *also)
-
-    outcome = run_project_pytest(mutant, suite, "-p", "no:randomly")
-
-    assert outcome.returncode == 1, outcome
-    assert summary_counts(outcome.output).get("failed", 0) >= 1, outcome
-
-
-def test_a_leaked_resource_fails_the_suite(default_project: Path, tmp_path: Path) -> None:
-    # Warnings are errors, ResourceWarning included: an unclosed file or connection is red.
-    mutant = shutil.copytree(default_project, tmp_path / "leaky")
-    (mutant / "tests" / "test_leak.py").write_text(
-        "import gc\nfrom pathlib import Path\n\n\n"
-        "def test_leaks_a_file() -> None:\n"
-        '    Path(__file__).open(encoding="utf-8")\n'
-        "    gc.collect()\n",
-        encoding="utf-8",
-    )
-
-    outcome = run_project_pytest(mutant, "tests/test_leak.py", "-p", "no:randomly")
-
-    assert outcome.returncode == 1, outcome
-    assert "ResourceWarning" in outcome.output, outcome

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.rendering import (
+    AIOSQLITE_URL,
     assert_suite_passed,
     project_env,
     run_project_pytest,
     run_snippet,
 )
 
-AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
 PRINT_TEST_DRIVER = (
     "from tests.harness.database import create_test_engine, database_under_test; "
     "print(create_test_engine(database_under_test().url).dialect.driver)"

@@ -1,6 +1,6 @@
 """The generated load tests: they pass on both variants, they run in the generated workflow and
 the schema run fails when the API refuses what its schema allows. (That SQLite transactions
-that could collide fail the suite is proven in-process: tests/test_harness_mutations.py.)"""
+that could collide fail the suite is proven in-process: tests/test_mutations.py.)"""
 
 import json
 from pathlib import Path

@@ -144,6 +144,9 @@ def assert_suite_passed(outcome: Outcome) -> None:
     assert counts.keys() <= {"passed", "deselected"}, outcome
 
 
+# The harness's second SQLite driver (the inline one is the default): both must isolate alike.
+AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
+
 # The skip reason of the API contract test when it writes a project's first snapshot.
 CONTRACT_CREATED = "created: commit it (tests/openapi.json"
 

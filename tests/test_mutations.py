@@ -1,0 +1,310 @@
+"""The generated suite must be able to fail: break the app or the harness, expect red.
+
+One table, `MUTATIONS`: each row edits one line of a rendered project and names the test (or
+module) of the project's own suite that must fail, and what its failure must say when the
+failure is about something other than a wrong answer.
+"""
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.mutants import mutate, replace_once
+from tests.support.rendering import (
+    AIOSQLITE_URL,
+    CONTRACT_CREATED,
+    Outcome,
+    project_env,
+    run_project_pytest,
+)
+
+SCHEMA_TESTS = "integration/test_api_schema.py"
+BAD_INPUT_TESTS = "integration/test_bad_input.py"
+LIFESPAN_PROOF = (
+    "harness/test_lifespan.py::test_the_lifespan_has_started_the_app_on_the_test_database"
+)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    id: str
+    file: str
+    old: str
+    new: str
+    # A node id or a module under the project's tests/: its run must fail there.
+    proof: str
+    # Text the failure must contain (the name of what went wrong).
+    named: str = ""
+    # The same change where a second copy of it lives (the schema's migration).
+    also: tuple[str, str, str] | None = None
+    # Mutations of the app's database code run on both SQLite drivers: the inline default
+    # and aiosqlite. The others build their own app or database file: one run suffices.
+    both_sqlite_drivers: bool = False
+
+
+MUTATIONS = [
+    # Isolation: the app's own session code and the harness's savepoints.
+    Mutation(
+        "app-forgets-to-commit",
+        "src/database.py",
+        "            await session.commit()\n",
+        "            pass  # mutation: the commit is gone\n",
+        "integration/test_user_endpoints.py::TestUserEndpoints::test_created_user_is_persisted",
+        both_sqlite_drivers=True,
+    ),
+    Mutation(
+        "harness-commits-the-outer-transaction",
+        "tests/harness/fixtures.py",
+        "await transaction.rollback()",
+        "await transaction.commit()",
+        "integration/test_isolation.py::test_committed_data_does_not_outlive_its_test",
+        both_sqlite_drivers=True,
+    ),
+    Mutation(
+        "harness-skips-the-lifespan",
+        "tests/harness/fixtures.py",
+        "        async with LifespanManager(app) as manager:\n            yield manager.app\n",
+        "        yield app  # mutation: the lifespan never runs\n",
+        LIFESPAN_PROOF,
+        both_sqlite_drivers=True,
+    ),
+    Mutation(
+        "lifespan-on-its-own-engine",
+        "src/main.py",
+        "if (handed_in := database.handed_in_database()) is not None:",
+        "if False:  # mutation: the lifespan builds its engine from the settings again",
+        LIFESPAN_PROOF,
+        both_sqlite_drivers=True,
+    ),
+    Mutation(
+        "unavailable-database-answered-500",
+        "src/request_context.py",
+        "                if is_database_unavailable(error)\n",
+        "                if False  # mutation: every failure is a bug\n",
+        "harness/test_health_and_failures.py"
+        "::test_an_unavailable_database_is_503_with_retry_after_and_one_log_line",
+        both_sqlite_drivers=True,
+    ),
+    Mutation(
+        "guard-accepts-any-name",
+        "tests/harness/database.py",
+        'if not name.endswith("_test"):',
+        "if False:  # mutation: any database name is accepted",
+        "test_database_guard.py::test_refuses_other_databases_with_the_reason",
+        both_sqlite_drivers=True,
+    ),
+    Mutation(
+        "factories-not-bound-to-the-test",
+        "tests/harness/factories.py",
+        "        session = running_sessionmaker()()\n",
+        "        return super()._get_async_persistence()  # mutation: a session of its own\n"
+        "        session = running_sessionmaker()()\n",
+        "harness/test_factories.py::test_factory_rows_live_in_the_tests_transaction",
+    ),
+    # Concurrency and queries.
+    Mutation(
+        # A deferred BEGIN, the sqlite3 default: a transaction that reads and then writes
+        # meets another writer.
+        "sqlite-transactions-begin-deferred",
+        "src/database.py",
+        'connection.exec_driver_sql("BEGIN IMMEDIATE")',
+        'connection.exec_driver_sql("BEGIN")',
+        "harness/test_sqlite_driver.py::test_a_transaction_holds_the_write_lock_from_its_start",
+    ),
+    Mutation(
+        "listing-users-is-n-plus-1",
+        "src/users/service.py",
+        "        return result.all()\n",
+        "        users = result.all()\n"
+        "        for user in users:  # mutation: one more query per user (N+1)\n"
+        "            await self.session.refresh(user)\n"
+        "        return users\n",
+        "integration/test_user_queries.py::test_listing_users_costs_the_same_for_1_and_for_50",
+    ),
+    # HTTP edges and input validation.
+    Mutation(
+        "declared-length-unchecked",
+        "src/limits.py",
+        "if declared.isdigit() and int(declared) > self.max_body_bytes:",
+        "if False:  # mutation: a declared length is not checked",
+        "harness/test_request_limits.py::test_a_declared_length_over_the_limit_is_refused_unread",
+    ),
+    Mutation(
+        "allow-lists-one-route",
+        "src/http_semantics.py",
+        "if status == HTTPStatus.METHOD_NOT_ALLOWED and (allowed := allowed_methods(scope)):",
+        "if False:  # mutation: a 405 lists one route's methods",
+        "harness/test_http_semantics.py::test_405_lists_every_method_of_the_path",
+    ),
+    Mutation(
+        "format-characters-accepted",
+        "src/text.py",
+        '_PRINTABLE = rf"[^{_CONTROLS}{FORMAT_CHARACTERS}]"',
+        '_PRINTABLE = rf"[^{_CONTROLS}]"  # mutation: format characters inside',
+        "harness/test_text.py::test_every_format_character_is_refused_anywhere",
+    ),
+    Mutation(
+        "ids-beyond-64-bit-reach-the-database",
+        "src/users/router.py",
+        "Path(ge=1, le=MAX_BIGINT)",
+        "Path(ge=1)",
+        SCHEMA_TESTS,
+    ),
+    Mutation(
+        "timestamps-without-offset-break-the-schema",
+        "src/users/schemas.py",
+        "    created_at: UtcDatetime\n",
+        "    created_at: datetime\n",
+        SCHEMA_TESTS,
+    ),
+    Mutation(
+        "unknown-fields-accepted",
+        "src/users/schemas.py",
+        '    model_config = ConfigDict(extra="forbid")\n',
+        "    model_config = ConfigDict()\n",
+        BAD_INPUT_TESTS,
+    ),
+    Mutation(
+        "database-allows-upper-case-emails",
+        "src/users/models.py",
+        '        CheckConstraint("email = lower(email)", name="email_lower_case"),\n',
+        "",
+        BAD_INPUT_TESTS,
+        also=(
+            "migrations/versions/0001_create_users.py",
+            (
+                '        sa.CheckConstraint("email = lower(email)", '
+                'name=op.f("ck_users_email_lower_case")),\n'
+            ),
+            "",
+        ),
+    ),
+    Mutation(
+        "emails-compared-with-letter-case",
+        "src/users/schemas.py",
+        "    return validated.ascii_email.lower()\n",
+        "    return validated.ascii_email\n",
+        BAD_INPUT_TESTS,
+    ),
+    Mutation(
+        "errors-in-fastapis-own-shapes",
+        "src/main.py",
+        "    errors.install_error_handlers(app)\n",
+        "",
+        BAD_INPUT_TESTS,
+    ),
+    # What reaches beyond the test database fails by name.
+    Mutation(
+        "app-calls-out-unmocked",
+        "src/users/service.py",
+        "        user = User(email=data.email, name=data.name)\n",
+        "        import httpx  # mutation: an outgoing call nobody mocked\n\n"
+        "        async with httpx.AsyncClient() as client:\n"
+        '            await client.post("https://crm.example/hooks", json={})\n'
+        "        user = User(email=data.email, name=data.name)\n",
+        "integration/test_user_endpoints.py::TestUserEndpoints::test_create_user",
+        named="This test tried to reach a name lookup of 'crm.example'",
+    ),
+    Mutation(
+        "override-left-behind",
+        "tests/harness/test_outside_world.py",
+        "    override_dependency(get_sessionmaker, no_database)\n",
+        "    override_dependency(get_sessionmaker, no_database)\n"
+        "    app.dependency_overrides[no_database] = no_database  # mutation: never undone\n",
+        "harness/test_outside_world.py::test_override_dependency_lasts_for_the_test",
+        named="This test left app.dependency_overrides changed: "
+        "test_override_dependency_lasts_for_the_test.<locals>.no_database",
+    ),
+]
+
+
+def mutation_cases() -> list[object]:
+    cases: list[object] = []
+    for mutation in MUTATIONS:
+        drivers = {"inline": ""}
+        if mutation.both_sqlite_drivers:
+            drivers["aiosqlite"] = AIOSQLITE_URL
+        for driver, url in drivers.items():
+            case_id = f"{mutation.id}[{driver}]" if mutation.both_sqlite_drivers else mutation.id
+            cases.append(pytest.param(mutation, url, id=case_id))
+    return cases
+
+
+@pytest.mark.parametrize(("mutation", "test_database_url"), mutation_cases())
+def test_the_generated_suite_fails_on_mutation(
+    default_project: Path, tmp_path: Path, mutation: Mutation, test_database_url: str
+) -> None:
+    mutant = mutate(default_project, tmp_path, mutation.file, mutation.old, mutation.new)
+    if mutation.also is not None:
+        replace_once(mutant, *mutation.also)
+
+    outcome = run_proof_module(mutant, mutation.proof, test_database_url)
+
+    assert outcome.returncode == 1, outcome
+    failed_where = rf"^(FAILED|ERROR) tests/{re.escape(mutation.proof)}"
+    assert re.search(failed_where, outcome.output, re.MULTILINE), outcome
+    assert mutation.named in outcome.output, outcome
+
+
+def run_proof_module(mutant: Path, proof: str, test_database_url: str = "") -> Outcome:
+    """Run the module of `proof` in the mutant, failures and errors listed. The module is
+    enough: the whole suite runs unmutated in tests/test_render.py."""
+    module = f"tests/{proof.split('::', maxsplit=1)[0]}"
+    env = project_env(TEST_DATABASE_URL=test_database_url)
+    return run_project_pytest(mutant, module, "-p", "no:randomly", "-rfE", env=env)
+
+
+# Mutations that add or rename rather than edit one line.
+def test_a_leftover_conflict_fails_the_suite(default_project: Path, tmp_path: Path) -> None:
+    project = shutil.copytree(default_project, tmp_path / "unmerged")
+    readme = project / "README.md"
+    conflict = f"{'<' * 7} before updating\nours\n{'=' * 7}\ntheirs\n{'>' * 7} after updating\n"
+    readme.write_text(readme.read_text(encoding="utf-8") + conflict, encoding="utf-8")
+    (project / "src" / "main.py.rej").write_text("@@ -1 +1 @@\n-old\n+new\n", encoding="utf-8")
+
+    outcome = run_project_pytest(project, "-p", "no:randomly", "-rfE")
+
+    assert outcome.returncode == 1, outcome
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", outcome.output, re.MULTILINE)
+    assert [node.split("::")[0] for node in failed] == [
+        "tests/harness/test_no_conflict_markers.py"
+    ], outcome
+    assert "README.md:" in outcome.output, outcome
+    assert "src/main.py.rej" in outcome.output, outcome
+
+
+def test_a_leaked_resource_fails_the_suite(default_project: Path, tmp_path: Path) -> None:
+    # Warnings are errors, ResourceWarning included: an unclosed file or connection is red.
+    mutant = shutil.copytree(default_project, tmp_path / "leaky")
+    (mutant / "tests" / "test_leak.py").write_text(
+        "import gc\nfrom pathlib import Path\n\n\n"
+        "def test_leaks_a_file() -> None:\n"
+        '    Path(__file__).open(encoding="utf-8")\n'
+        "    gc.collect()\n",
+        encoding="utf-8",
+    )
+
+    outcome = run_project_pytest(mutant, "tests/test_leak.py", "-p", "no:randomly")
+
+    assert outcome.returncode == 1, outcome
+    assert "ResourceWarning" in outcome.output, outcome
+
+
+def test_a_renamed_response_field_fails_the_committed_contract(
+    default_project: Path, tmp_path: Path
+) -> None:
+    project = shutil.copytree(default_project, tmp_path / "service")
+    contract = "tests/harness/test_api_contract.py"
+    (project / "tests" / "openapi.json").unlink(missing_ok=True)
+    first = run_project_pytest(project, contract, "-p", "no:randomly")
+    assert CONTRACT_CREATED in first.output, first  # the owner commits it
+    replace_once(project, "src/users/schemas.py", "    name: str\n", "    full_name: str\n")
+
+    outcome = run_project_pytest(project, contract, "-p", "no:randomly")
+
+    assert outcome.returncode == 1, outcome
+    assert re.search(r'^-\s+"name": \{$', outcome.output, re.MULTILINE), outcome  # the diff
+    assert "rm tests/openapi.json && uv run pytest" in outcome.output, outcome
