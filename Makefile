@@ -1,7 +1,10 @@
 # One entry point for working on the template. Needs make, git and Python 3.11+: uv is
 # installed the way the README's Quick start installs it. `make help` lists the targets.
 PYTHON ?= python3
-UV := $(PYTHON) -m uv
+# uv, in a virtual environment of its own, as the README's Quick start installs it: that works
+# with any Python 3.11+, a system Python that refuses `pip install` (PEP 668) included.
+UV_VENV := .uv
+UV := $(UV_VENV)/bin/uv
 RUN := $(UV) run --locked
 # The three slow kinds of meta-test (pyproject.toml's markers), left out by test-fast.
 SLOW := fresh_env or live_server or update_chain
@@ -12,25 +15,28 @@ SLOW := fresh_env or live_server or update_chain
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup:  ## the development environment: .venv from uv.lock
-	$(PYTHON) -m pip install --quiet uv
+setup: $(UV)  ## the development environment: .venv from uv.lock
 	$(UV) sync --locked
 
-lint:  ## ruff on the repository and the template's plain files, mypy on tests/ and bench/
+$(UV):
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet "uv==0.13.9"
+
+lint: $(UV)  ## ruff on the repository and the template's plain files, mypy on tests/ and bench/
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 
-test:  ## the whole meta-suite, as CI runs it (PostgreSQL tests need `make pg` first)
+test: $(UV)  ## the whole meta-suite, as CI runs it (PostgreSQL tests need `make pg` first)
 	$(RUN) pytest -n auto
 
-test-fast:  ## everything but fresh installs, live-server runs and update chains
+test-fast: $(UV)  ## everything but fresh installs, live-server runs and update chains
 	$(RUN) pytest -n auto -m "not ($(SLOW))"
 
-docs:  ## the documentation site, strictly (a broken link fails)
+docs: $(UV)  ## the documentation site, strictly (a broken link fails)
 	NO_MKDOCS_2_WARNING=1 $(RUN) --group docs mkdocs build --strict --quiet
 
-bench:  ## the harness benchmark (about 10 minutes; docs/benchmarks.md)
+bench: $(UV)  ## the harness benchmark (about 10 minutes; docs/benchmarks.md)
 	$(RUN) --group bench python -m bench.harness_benchmark
 
 pg:  ## a throwaway PostgreSQL server for the meta-suite: eval "$(make -s pg)"
@@ -39,12 +45,12 @@ pg:  ## a throwaway PostgreSQL server for the meta-suite: eval "$(make -s pg)"
 pg-stop:  ## stop it
 	@bash scripts/postgres.sh stop
 
-gen:  ## render the template as it is into ../sample-service, to read (DATA='database=postgresql')
+gen: $(UV)  ## render the template as it is into ../sample-service, to read (DATA='database=postgresql')
 	$(UV) tool run --from copier==9.19.1 copier copy --defaults --overwrite --vcs-ref HEAD \
 		--data project_name="Sample Service" $(foreach answer,$(DATA),--data $(answer)) \
 		"$(CURDIR)" ../sample-service
 
-domain:  ## add a domain to the `make gen` sample (DOMAIN=notes FIELDS='title:str! body:text?')
+domain: $(UV)  ## add a domain to the `make gen` sample (DOMAIN=notes FIELDS='title:str! body:text?')
 	cd ../sample-service && git init -q && git add -A && git -c user.name=make -c user.email=make@localhost commit -qm sample --allow-empty
 	$(UV) tool run --from copier==9.19.1 copier copy --defaults --vcs-ref HEAD \
 		-a .copier-answers.$(DOMAIN).yml --data kind=domain --data domain=$(DOMAIN) \

@@ -1,7 +1,7 @@
 """Edge figures of the generated service: oversized, pathological and lying requests sent to a
 real server, for the template before and after a change (bench/edge_driver.py measures).
 
-    python3 -m uv run python -m bench.edge_figures [--baseline 0d8844e] [--rounds 5]
+    uv run python -m bench.edge_figures [--baseline 0d8844e] [--rounds 5]
 
 Renders the working tree ("after") and the baseline commit ("before", release 1.1.0 unless
 told otherwise), SQLite variant, runs the driver inside each, one after the other on the same

@@ -1,6 +1,6 @@
 """Benchmark the generated test harness against the guide's fixtures and the no-isolation floor.
 
-    python3 -m uv run --group bench python -m bench.harness_benchmark
+    uv run --group bench python -m bench.harness_benchmark
 
 Renders the template (working tree) once per schema size K, adds K extra tables, generates N
 tests that each create a user through `async_client` and read it back, and runs the same tests

@@ -2,7 +2,7 @@
 back, on SQLite and on PostgreSQL (bench/outage_driver.py does the measuring).
 
     eval "$(bash scripts/postgres.sh start)"   # the PostgreSQL variant needs META_POSTGRES_URL
-    python3 -m uv run python -m bench.outage_figures
+    uv run python -m bench.outage_figures
 
 Renders the working tree, runs the driver inside each rendered variant, prints its figures.
 """

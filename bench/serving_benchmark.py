@@ -3,7 +3,7 @@ mix (tests/load/users_traffic.py) on file SQLite with 1 and 2 uvicorn workers an
 PostgreSQL, at 50 and 200 clients, for the template before and after a change.
 
     eval "$(bash scripts/postgres.sh start)"   # PostgreSQL cells need META_POSTGRES_URL
-    python3 -m uv run --group bench python -m bench.serving_benchmark
+    uv run --group bench python -m bench.serving_benchmark
 
 Renders the working tree ("after") and a baseline commit ("before"), both variants each, and
 runs every cell once per round, cells alternating within a round so that all of them share

@@ -1,5 +1,6 @@
 """Whatever a person types at the prompts is turned into a valid slug or clearly rejected."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -43,26 +44,40 @@ def test_slug_derived_from_the_name(
     assert f'name = "{slug}"' in (project / "pyproject.toml").read_text(encoding="utf-8")
 
 
+TERMINAL_COLUMNS = 80
+GIVE_A_SLUG = "^project_slug must be given, starting with a letter and holding only a-z, 0-9"
+SLUG_RULE = "^project_slug must start with a letter and hold only a-z, 0-9 and dashes"
+
+
 @pytest.mark.parametrize(
     ("answers", "message"),
     [
-        ({"project_name": "サービス"}, 'project_slug is empty.*"サービス" has none'),
-        ({"project_name": "123 456"}, "project_slug is empty"),
-        ({"project_name": "🙂"}, "project_slug is empty"),
-        ({"project_name": "x" * 81}, r"project_name is too long \(81 characters\)"),
+        ({"project_name": "サービス"}, GIVE_A_SLUG),
+        ({"project_name": "123 456"}, GIVE_A_SLUG),
+        ({"project_name": "🙂"}, GIVE_A_SLUG),
+        (
+            {"project_name": "x" * 81},
+            r"^project_name must be at most 80 characters \(this one has 81",
+        ),
         ({"project_name": ""}, "project_name is required"),
-        ({"project_name": "Ok", "project_slug": "fastapi"}, 'reserved.*"fastapi-service"'),
-        ({"project_name": "Ok", "project_slug": "test"}, 'reserved.*"test-service"'),
-        ({"project_name": "Ok", "project_slug": "import"}, "Python keyword"),
-        ({"project_name": "Ok", "project_slug": "café"}, r"\^\[a-z\]\[a-z0-9-\]\*\$"),
-        ({"project_name": "Ok", "project_slug": "my_service"}, "only lowercase letters"),
-        ({"project_name": "Ok", "project_slug": "-lead"}, "must start with a lowercase letter"),
-        ({"project_name": "Ok", "project_slug": "trailing-"}, "must not end with a dash"),
-        ({"project_name": "Ok", "project_slug": "two--dashes"}, "two dashes in a row"),
-        ({"project_name": "Ok", "project_slug": "a" * 61}, r"too long \(61 characters\)"),
+        ({"project_name": "Ok", "project_slug": "fastapi"}, '^Use "fastapi-service" or another'),
+        ({"project_name": "Ok", "project_slug": "test"}, '^Use "test-service" or another'),
+        ({"project_name": "Ok", "project_slug": "import"}, '^Use "import-service" or another'),
+        ({"project_name": "Ok", "project_slug": "café"}, SLUG_RULE),
+        ({"project_name": "Ok", "project_slug": "my_service"}, SLUG_RULE),
+        ({"project_name": "Ok", "project_slug": "-lead"}, SLUG_RULE),
+        (
+            {"project_name": "Ok", "project_slug": "trailing-"},
+            "^project_slug must not end with a dash",
+        ),
+        ({"project_name": "Ok", "project_slug": "two--dashes"}, "or hold two in a row"),
+        (
+            {"project_name": "Ok", "project_slug": "a" * 61},
+            r"^project_slug must be at most 60 \w+ \(this one has 61",
+        ),
         ({"project_name": "   "}, "project_name is required"),
-        ({"project_name": "Ok", "project_slug": "Bad Slug"}, r"\^\[a-z\]\[a-z0-9-\]\*\$"),
-        ({"project_name": "Ok", "author_email": "not-an-email"}, "name@example.com"),
+        ({"project_name": "Ok", "project_slug": "Bad Slug"}, SLUG_RULE),
+        ({"project_name": "Ok", "author_email": "not-an-email"}, "must look like name@example.com"),
         ({"project_name": "Ok", "python_version": "3.9"}, r"'3.9' is not in \['3.11'"),
     ],
     ids=[
@@ -91,6 +106,11 @@ def test_unusable_answers_are_rejected_with_what_is_allowed(
 ) -> None:
     destination = tmp_path / "project"
 
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=r"\S") as refused:  # which message: below
         render(template_dir, destination, answers)
+
+    # The rule comes first: the prompt's message line, cut at 80 columns, still says what is
+    # allowed.
+    shown = re.sub(r"^Validation error for question '\w+': ", "", str(refused.value).strip())
+    assert re.search(message, shown[:TERMINAL_COLUMNS]), refused.value
     assert not destination.exists() or not any(destination.iterdir())

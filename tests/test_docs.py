@@ -1,9 +1,11 @@
 """The documentation site (mkdocs) describes the template as it is."""
 
 import re
+from pathlib import Path
 
 import pytest
 
+from tests.support.project_files import dev_group
 from tests.support.rendering import REPO_ROOT, asked_questions
 
 TEMPLATE = REPO_ROOT / "template"
@@ -45,3 +47,11 @@ def test_the_testing_guides_fixture_examples_are_real_tests(section: str, tests:
     assert len(examples) >= 2
     for example in examples:
         assert example in source, example
+
+
+def test_the_readme_lists_the_dev_group_as_it_is(default_project: Path) -> None:
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    listed = re.search(r"dev group \(([^)]*)\)", readme)
+    assert listed, "README.md's 'What you get' lists the dev group in parentheses"
+
+    assert set(re.split(r",\s+", listed.group(1))) == dev_group(default_project)

@@ -117,7 +117,7 @@ def test_generated_tests_cover_every_route_and_rule(template_dir: Path, tmp_path
 
 # (answers, what the refusal must say first)
 REFUSED: list[tuple[dict[str, str], str]] = [
-    ({"domain": "users"}, 'domain "users" exists in every service'),
+    ({"domain": "users"}, "domain must not be users, which every service"),
     ({"domain": "Notes"}, "domain must be lower case letters and digits"),
     ({"domain": "order-items"}, "domain must be lower case letters and digits"),
     ({"domain": "2notes"}, "domain must be lower case letters and digits"),

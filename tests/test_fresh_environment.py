@@ -24,14 +24,17 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import yaml
 from sqlalchemy.engine import make_url
 
 from tests.support.project_files import workflow_commands
 from tests.support.rendering import (
+    REPO_ROOT,
     Outcome,
     assert_suite_passed,
     project_env,
     render,
+    snapshot_working_tree,
     summary_counts,
 )
 
@@ -57,7 +60,7 @@ MINIMUM_TESTS = 12
 def uv_executable() -> str:
     found = os.environ.get("UV") or shutil.which("uv")
     if not found:
-        pytest.fail("uv is not available: run the meta-suite with `python3 -m uv run pytest`")
+        pytest.fail("uv is not available: run the meta-suite with `make test` (or `uv run pytest`)")
     return found
 
 
@@ -255,3 +258,95 @@ def test_plain_pip_setup_works_from_scratch(
         assert collected.returncode == 0, collected
         counted = re.search(r"^[1-9]\d*/\d+ tests collected", collected.output, re.MULTILINE)
         assert counted, collected
+
+
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+MACHINE_NETWORK = re.compile(r"SSL_CERT|CA_BUNDLE|_CERT$|PROXY", re.IGNORECASE)
+
+
+def quick_start_commands() -> list[str]:
+    """The commands of the README's Quick start, in order, comments left out."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def test_the_readmes_quick_start_works_on_a_pep_668_system_python(tmp_path: Path) -> None:
+    # As a newcomer runs it: the system Python first on PATH (on Debian it refuses
+    # `pip install`), no uv, an empty home directory. The download caches are shared with the
+    # rest of the suite, which changes what is fetched from PyPI, not what is installed.
+    if not DEBIAN_PYTHON.is_file():
+        pytest.skip(f"no system Python at {DEBIAN_PYTHON}")
+    checkout = snapshot_working_tree(tmp_path / "template")
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "checkout"]):
+        subprocess.run(
+            ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", *command],
+            cwd=checkout,
+            check=True,
+        )
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        # The machine's own network settings (certificate authorities, proxies), as any shell
+        # on it has them.
+        **{key: value for key, value in os.environ.items() if MACHINE_NETWORK.search(key)},
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "UV_CACHE_DIR": cache_dir("UV_CACHE_DIR", "uv"),
+        "PIP_CACHE_DIR": cache_dir("PIP_CACHE_DIR", "pip"),
+        # A download would mean uv did not take the Python that .python-version names.
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_NO_PROGRESS": "1",
+    }
+    install_uv, scaffold_and_test = quick_start_commands()[:2]
+
+    outcome = run(
+        checkout, ["bash", "-euo", "pipefail", "-c", f"{install_uv}\n{scaffold_and_test}"], env
+    )
+
+    assert_whole_suite_passed(outcome)
+    assert (home / ".local" / "uv" / "bin" / "uv").is_file(), outcome
+    service = tmp_path / "my-service"
+    assert (service / ".git").is_dir()
+    assert Path(os.path.realpath(service / ".venv/bin/python")).parent == DEBIAN_PYTHON.parent
+
+
+def cache_dir(variable: str, tool: str) -> str:
+    return os.environ.get(variable) or str(Path.home() / ".cache" / tool)
+
+
+PYTHON_QUESTION = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))[
+    "python_version"
+]
+# The default's projects run above and in the rest of the meta-suite.
+OTHER_PYTHONS = [v for v in PYTHON_QUESTION["choices"] if v != PYTHON_QUESTION["default"]]
+
+
+@pytest.mark.parametrize("python_version", OTHER_PYTHONS)
+def test_every_python_version_syncs_without_a_download_and_passes(
+    python_version: str, template_dir: Path, tmp_path: Path
+) -> None:
+    uv = uv_executable()
+    env = fresh_env("sqlite", "unused_test")
+    del env["UV_PYTHON"]  # .python-version decides, as on the owner's machine
+    project = render(
+        template_dir,
+        tmp_path / "svc",
+        {"project_name": "Versioned Service", "python_version": python_version},
+    )
+    # Inside the project, where pyenv (if any) reads .python-version too.
+    found = run(project, [uv, "python", "find"], env)
+    if found.returncode != 0:
+        pytest.skip(f"no Python {python_version} on this machine (`uv python find` found none)")
+
+    synced = run(project, [uv, "sync"], env)
+
+    assert synced.returncode == 0, synced
+    version = run(project, [str(project / ".venv/bin/python"), "--version"], env)
+    assert version.output.splitlines()[-1].startswith(f"Python {python_version}."), version
+    assert_whole_suite_passed(run(project, [uv, "run", "pytest", "-p", "no:cacheprovider"], env))
+    for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]):
+        outcome = run(project, [uv, "run", *command], env)
+        assert outcome.returncode == 0, outcome

@@ -1,8 +1,14 @@
 """The postgresql variant against a real server, the sqlite variant's suite on PostgreSQL too,
-the guard and the unreachable-server message, and the compose file of local development."""
+the guard and the unreachable-server message, the throwaway server the harness starts where
+none runs, the app's database created by `python -m src.create_database`, and the compose file
+of local development."""
 
 import asyncio
+import os
+import re
 import shutil
+import socket
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -11,9 +17,11 @@ import yaml
 from sqlalchemy import make_url
 
 from tests.support.rendering import (
+    Outcome,
     assert_suite_passed,
     postgres_test_env,
     project_env,
+    run_in,
     run_project_pytest,
     run_snippet,
     summary_counts,
@@ -22,6 +30,60 @@ from tests.support.rendering import (
 ADDED_COLUMN = """    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     nickname: Mapped[str | None] = mapped_column(String(50))  # mutation: no migration
 """
+
+
+# The harness's switches for its throwaway server: off, and where PostgreSQL's programs are.
+AUTOSTART_OFF = {"TEST_DATABASE_AUTOSTART": "0"}
+NO_PROGRAMS = {"TEST_DATABASE_PG_BIN": "/nonexistent"}
+STARTED = re.compile(
+    r"Started a throwaway PostgreSQL \S+ at 127\.0\.0\.1:(\d+) \(pid (\d+).*data in (\S+)\)"
+)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def is_listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def harness_env(**overrides: str) -> dict[str, str]:
+    """A project environment with none of the throwaway server's switches of this shell."""
+    env = project_env(**overrides)
+    for key in (*AUTOSTART_OFF, *NO_PROGRAMS):
+        if key not in overrides:
+            env.pop(key, None)
+    return env
+
+
+def nonblank_lines(outcome: Outcome) -> list[str]:
+    return [line for line in outcome.output.splitlines() if line.strip()]
+
+
+def execute(server_url: str, *statements: str) -> None:
+    async def run() -> None:
+        connection = await asyncpg.connect(server_url)
+        try:
+            for statement in statements:
+                await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
 
 
 def database_names(server_url: str) -> set[str]:
@@ -109,15 +171,184 @@ def test_drift_test_fails_when_a_model_changes_without_a_migration(
 def test_unreachable_server_stops_the_suite_with_one_clear_message(
     postgresql_project: Path,
 ) -> None:
-    # Nothing listens on port 1: the connection is refused at once.
-    env = project_env(TEST_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/acme_test")
+    # Nothing listens on port 1: the connection is refused at once. The harness is told not to
+    # start a server of its own there.
+    url = "postgresql+asyncpg://postgres@127.0.0.1:1/acme_test"
+    env = harness_env(TEST_DATABASE_URL=url, **AUTOSTART_OFF)
 
     outcome = run_project_pytest(postgresql_project, env=env)
 
     assert outcome.returncode == pytest.ExitCode.USAGE_ERROR, outcome
     assert "Cannot reach the test database server at 127.0.0.1:1" in outcome.output, outcome
     assert "docker compose up -d db" in outcome.output, outcome
+    assert "TEST_DATABASE_URL" in outcome.output, outcome
     assert "Traceback" not in outcome.output, outcome
+    assert "Started a throwaway" not in outcome.output, outcome
+    assert len(nonblank_lines(outcome)) == 1, outcome
+
+
+def test_without_server_programs_the_message_names_the_projects_test_database(
+    postgresql_project: Path,
+) -> None:
+    port = closed_port()
+    app_url = f"postgresql+asyncpg://postgres:postgres@127.0.0.1:{port}/acme_orders"
+    env = harness_env(DATABASE_URL=app_url, **NO_PROGRAMS)
+
+    outcome = run_project_pytest(postgresql_project, env=env)
+
+    assert outcome.returncode == pytest.ExitCode.USAGE_ERROR, outcome
+    assert len(nonblank_lines(outcome)) == 1, outcome
+    assert f"Cannot reach the test database server at 127.0.0.1:{port}" in outcome.output
+    assert "docker compose up -d db" in outcome.output, outcome
+    assert "apt-get install postgresql" in outcome.output, outcome  # then the harness starts one
+    test_url = "postgresql+asyncpg://postgres:postgres@localhost:5432/acme_orders_test"
+    assert test_url in outcome.output, outcome
+    assert "my_service" not in outcome.output, outcome
+
+
+@pytest.fixture(scope="module")
+def server_programs() -> None:
+    """PostgreSQL's server programs, which the harness starts a throwaway server with."""
+    if shutil.which("initdb") or list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        return
+    reason = "no PostgreSQL server programs (initdb) on this machine: `apt-get install postgresql`"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.mark.usefixtures("server_programs")
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "two-workers"])
+def test_the_harness_starts_a_throwaway_server_where_none_runs(
+    postgresql_project: Path, workers: list[str]
+) -> None:
+    # Nothing but pytest: no TEST_DATABASE_URL, and no server where DATABASE_URL points.
+    port = closed_port()
+    app_url = f"postgresql+asyncpg://postgres:postgres@127.0.0.1:{port}/acme_orders"
+    env = harness_env(DATABASE_URL=app_url)
+
+    outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", *workers, env=env)
+
+    assert_suite_passed(outcome)
+    started = [match for line in outcome.output.splitlines() if (match := STARTED.search(line))]
+    assert len(started) == 1, outcome  # once per run, shared by the workers
+    started_port, pid, data = started[0].groups()
+    assert int(started_port) == port, outcome
+    assert not is_listening(port), outcome  # stopped after the run...
+    assert not is_running(int(pid)), outcome  # by its PID...
+    assert not Path(data).exists(), outcome  # and its data deleted
+
+
+def test_the_test_database_is_named_after_database_url(
+    postgresql_project: Path, postgres_server: str
+) -> None:
+    name = f"meta_{uuid.uuid4().hex[:12]}_shop"
+    app_url = make_url(postgres_server).set(drivername="postgresql+asyncpg", database=name)
+    # The app's database exists, so that a connection to it would succeed and be counted.
+    execute(postgres_server, f'CREATE DATABASE "{name}"')
+    env = harness_env(DATABASE_URL=app_url.render_as_string(hide_password=False))
+    try:
+        outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", env=env)
+
+        assert_suite_passed(outcome)
+        assert f"{name}_test" in database_names(postgres_server)  # created, kept empty
+        sessions = asyncio.run(sessions_of(postgres_server, name))
+        assert not sessions, f"{sessions} connections to the app's own database"
+    finally:
+        execute(
+            postgres_server,
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'DROP DATABASE IF EXISTS "{name}_test" WITH (FORCE)',
+        )
+
+
+async def sessions_of(server_url: str, database: str) -> int:
+    """How many sessions the server has had on `database` (pg_stat_database, PostgreSQL 14+)."""
+    connection = await asyncpg.connect(server_url)
+    try:
+        sessions: int | None = await connection.fetchval(
+            "SELECT sessions FROM pg_stat_database WHERE datname = $1", database
+        )
+    finally:
+        await connection.close()
+    return sessions or 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "expected"),
+    [
+        (
+            "TEST_DATABASE_URL",
+            "postgresql://postgres@127.0.0.1:1/acme_orders_test",
+            "postgresql://",
+        ),
+        ("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:1/acme_orders_test", "postgres://"),
+        ("DATABASE_URL", "postgresql://postgres@127.0.0.1:1/acme_orders", "postgresql://"),
+        (
+            "DATABASE_URL",
+            "postgresql+psycopg2://postgres@127.0.0.1:1/acme",
+            "postgresql+psycopg2://",
+        ),
+    ],
+    ids=["test-postgresql", "test-postgres", "app-postgresql", "app-psycopg2"],
+)
+def test_a_url_without_an_async_driver_is_one_line_naming_the_fix(
+    postgresql_project: Path, variable: str, url: str, expected: str
+) -> None:
+    outcome = run_project_pytest(postgresql_project, env=harness_env(**{variable: url}))
+
+    assert outcome.returncode == pytest.ExitCode.USAGE_ERROR, outcome
+    assert len(nonblank_lines(outcome)) == 1, outcome
+    assert f"{variable} uses {expected} without an async driver" in outcome.output, outcome
+    assert "postgresql+asyncpg://" in outcome.output, outcome
+    assert "INTERNALERROR" not in outcome.output, outcome
+    assert "psycopg" not in outcome.output.replace(expected, ""), outcome
+
+
+def test_create_database_creates_the_apps_database(
+    postgresql_project: Path, postgres_server: str
+) -> None:
+    name = f"meta_{uuid.uuid4().hex[:12]}_app"
+    app_url = make_url(postgres_server).set(drivername="postgresql+asyncpg", database=name)
+    env = harness_env(DATABASE_URL=app_url.render_as_string(hide_password=False))
+    try:
+        missing = run_in(postgresql_project, "alembic", "upgrade", "head", env=env)
+        assert missing.returncode != 0, missing
+        expected = (
+            f"The database of DATABASE_URL, {app_url.render_as_string()}, does not exist: create "
+            "the database with `uv run python -m src.create_database`, then run this again."
+        )
+        assert nonblank_lines(missing) == [expected], missing
+
+        created = run_in(postgresql_project, "src.create_database", env=env)
+        again = run_in(postgresql_project, "src.create_database", env=env)
+        migrated = run_in(postgresql_project, "alembic", "upgrade", "head", env=env)
+
+        assert created.returncode == 0, created
+        assert "Created" in created.output, created
+        assert name in database_names(postgres_server)
+        assert again.returncode == 0, again
+        assert "exists already" in again.output, again
+        assert migrated.returncode == 0, migrated
+    finally:
+        execute(postgres_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("command", [["src.create_database"], ["alembic", "upgrade", "head"]])
+def test_an_unreachable_app_server_is_one_line_naming_create_database(
+    postgresql_project: Path, command: list[str]
+) -> None:
+    port = closed_port()
+    env = harness_env(DATABASE_URL=f"postgresql+asyncpg://postgres:secret@127.0.0.1:{port}/acme")
+
+    outcome = run_in(postgresql_project, *command, env=env)
+
+    assert outcome.returncode != 0, outcome
+    lines = nonblank_lines(outcome)
+    assert len(lines) == 1, outcome
+    assert f"127.0.0.1:{port}" in lines[0], outcome
+    assert "uv run python -m src.create_database" in lines[0], outcome
+    assert "secret" not in lines[0], outcome
 
 
 @pytest.mark.parametrize(

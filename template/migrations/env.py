@@ -9,9 +9,11 @@ from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from src import discovery
 from src.config import get_settings
+from src.create_database import cannot_connect
 from src.database import Base, create_engine
 
 discovery.import_models()  # every domain's tables on Base.metadata, to migrate and compare
@@ -31,10 +33,18 @@ def run_migrations(connection: Connection) -> None:
 
 
 async def run_migrations_on_app_database() -> None:
-    engine = create_engine(get_settings().database_url)
+    url = get_settings().database_url
+    engine = create_engine(url)
     try:
-        async with engine.connect() as connection:
+        try:
+            connection = await engine.connect()
+        except (OSError, DBAPIError) as error:
+            # One line saying what to do (for a missing database, the command creating it).
+            raise SystemExit(cannot_connect(url, error)) from None
+        try:
             await connection.run_sync(run_migrations)
+        finally:
+            await connection.close()
     finally:
         await engine.dispose()
 

@@ -5,6 +5,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -35,6 +36,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def utc_now() -> datetime:
+    """A row's timestamp, taken by the app: microseconds on both databases, where the server's
+    own clock gives whole seconds on SQLite (CURRENT_TIMESTAMP) and microseconds on PostgreSQL."""
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+from dotenv import dotenv_values
 from httpx import ASGITransport, AsyncClient
 
 from src.config import Settings
@@ -12,12 +13,8 @@ ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
 
 
 def documented_settings() -> dict[str, str]:
-    settings = {}
-    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.partition("=")
-            settings[name] = value
-    return settings
+    # Read the way pydantic-settings reads a .env file (with python-dotenv): quotes and all.
+    return {name: value or "" for name, value in dotenv_values(ENV_EXAMPLE).items()}
 
 
 def test_env_example_documents_every_setting_with_its_default() -> None:

@@ -21,7 +21,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Not part of the template: VCS data, caches and local environments of this checkout.
 _NOT_TEMPLATE = shutil.ignore_patterns(
-    ".git", ".venv", "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".mypy_cache", "site"
+    ".git",
+    ".venv",
+    ".uv",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "site",
 )
 
 DEFAULT_ANSWERS: dict[str, Any] = {"project_name": "My Service"}

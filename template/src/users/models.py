@@ -3,7 +3,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from src.database import Base
+from src.database import Base, utc_now
 
 EMAIL_MAX_LENGTH = 320
 NAME_MAX_LENGTH = 100
@@ -26,5 +26,5 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(EMAIL_MAX_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.current_timestamp()
+        DateTime(timezone=True), default=utc_now, server_default=func.current_timestamp()
     )

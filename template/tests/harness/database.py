@@ -1,12 +1,16 @@
 """Which database the tests run against, the guard that refuses any other, and its lifecycle.
 
 `TEST_DATABASE_URL` chooses the database. Without it, a SQLite app tests on in-memory SQLite
-and a PostgreSQL app on its default database with `_test` appended. `database_under_test`
-decides it, once per process, and nothing is created or dropped before the guard
-(`check_is_test_database`) has accepted it. Under pytest-xdist every worker works in a
-database of its own (`<name>_gw0_test`, ...), created for the run and dropped after it.
+and a PostgreSQL app on its own database (`DATABASE_URL`) with `_test` appended, on the same
+server. `database_under_test` decides it, once per process, and nothing is created or dropped
+before the guard (`check_is_test_database`) has accepted it. Under pytest-xdist every worker
+works in a database of its own (`<name>_gw0_test`, ...), created for the run and dropped after
+it. When nothing listens where a local PostgreSQL test database should be, `reach_or_start_server`
+starts a throwaway server there from the PostgreSQL programs installed on this machine
+(tests/harness/throwaway_postgres.py), unless TEST_DATABASE_AUTOSTART=0.
 """
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -22,6 +26,7 @@ from sqlalchemy.pool import NullPool
 from src import sqlite_inline
 from src.config import DEFAULT_DATABASE_URL, get_settings
 from src.database import create_engine, is_in_memory_sqlite
+from tests.harness import throwaway_postgres
 from tests.harness.migrations import upgrade_to_head
 
 # In-memory SQLite through the app's own driver (src/sqlite_inline.py): no thread hop per
@@ -32,6 +37,19 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_PORTS = {"postgresql": 5432}
 SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
 CONNECT_TIMEOUT_SECONDS = 5
+# TEST_DATABASE_AUTOSTART=0: never start a throwaway PostgreSQL server for the tests.
+AUTOSTART_VARIABLE = "TEST_DATABASE_AUTOSTART"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The app and the tests run on asyncio: URLs naming no driver, or a blocking one, fail deep in
+# SQLAlchemy (looking for psycopg, say). Each, with the async form to write instead.
+ASYNC_FORMS = {
+    "postgres": "postgresql+asyncpg://...",
+    "postgresql": "postgresql+asyncpg://...",
+    "postgresql+psycopg2": "postgresql+asyncpg://...",
+    "postgresql+pg8000": "postgresql+asyncpg://...",
+    "sqlite": f"sqlite+{sqlite_inline.DRIVER}:///... or sqlite+aiosqlite:///...",
+    "sqlite+pysqlite": f"sqlite+{sqlite_inline.DRIVER}:///... or sqlite+aiosqlite:///...",
+}
 
 
 class UnsafeTestDatabaseError(Exception):
@@ -93,14 +111,17 @@ def resolve_test_database(environ: Mapping[str, str]) -> DatabaseUnderTest:
         except ArgumentError:
             raise UnsafeTestDatabaseError(
                 f"TEST_DATABASE_URL is not a database URL: {configured_text!r}; expected for "
-                "example postgresql+asyncpg://postgres:postgres@localhost:5432/my_service_test"
+                f"example {example_postgresql_url(example_test_database_name())}"
             ) from None
-    else:
+        check_async_driver(configured, "TEST_DATABASE_URL")
+    app_url = make_url(get_settings().database_url)
+    check_async_driver(app_url, "DATABASE_URL")
+    if not configured_text:
         configured = default_test_database_url()
     database = DatabaseUnderTest(
         configured=configured,
         worker=environ.get("PYTEST_XDIST_WORKER"),
-        app_url=make_url(get_settings().database_url),
+        app_url=app_url,
         allow_remote=environ.get(ALLOW_REMOTE_VARIABLE) == "1",
     )
     database.guarded(database.configured)
@@ -116,10 +137,36 @@ def database_under_test() -> DatabaseUnderTest:
 
 
 def default_test_database_url() -> URL:
+    """In-memory SQLite for a SQLite app; for a PostgreSQL app, the database of its settings'
+    DATABASE_URL (environment or .env) with `_test` appended, on the same server."""
     app_default = make_url(DEFAULT_DATABASE_URL)
-    if app_default.get_backend_name() == "sqlite":
+    app_url = make_url(get_settings().database_url)
+    if "sqlite" in (app_default.get_backend_name(), app_url.get_backend_name()):
         return make_url(SQLITE_TEST_DATABASE_URL)
-    return app_default.set(database=f"{app_default.database}_test")
+    return app_url.set(database=f"{app_url.database or app_default.database}_test")
+
+
+def example_test_database_name() -> str:
+    """The test database's name for a message's example: the default one for a PostgreSQL app,
+    one after the project's folder otherwise."""
+    default = default_test_database_url()
+    if default.get_backend_name() == "postgresql":
+        return database_name(default)
+    return f"{PROJECT_ROOT.name.replace('-', '_')}_test"
+
+
+def example_postgresql_url(name: str) -> str:
+    return f"postgresql+asyncpg://postgres:postgres@localhost:5432/{name}"
+
+
+def check_async_driver(url: URL, variable: str) -> None:
+    """Refuse, in one line naming the fix, a URL whose driver is not async (`postgresql://`)."""
+    async_form = ASYNC_FORMS.get(url.drivername)
+    if async_form is not None:
+        raise UnsafeTestDatabaseError(
+            f"{variable} uses {url.drivername}:// without an async driver: write {async_form} "
+            "instead (the app and the tests run on asyncio)."
+        )
 
 
 def create_test_engine(url: URL) -> AsyncEngine:
@@ -210,21 +257,93 @@ async def _maintenance_connection(url: URL) -> AsyncIterator[AsyncConnection]:
         await engine.dispose()
 
 
-async def check_server_reachable(url: URL) -> None:
+async def server_problem(url: URL) -> tuple[str, bool] | None:
+    """None when the server of `url` answers; otherwise why not, and whether nothing listens
+    there at all (connection refused: a server may be started there)."""
     if url.get_backend_name() == "sqlite":
-        return
+        return None
     try:
         async with _maintenance_connection(url) as connection:
             await connection.execute(text("SELECT 1"))
     except (OSError, SQLAlchemyError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        nothing_listens = isinstance(error, OSError) and not isinstance(error, TimeoutError)
+        return reason, nothing_listens
+    return None
+
+
+def _address(url: URL) -> str:
+    return f"{url.host or 'localhost'}:{url.port or DEFAULT_PORTS['postgresql']}"
+
+
+def _may_start_server(url: URL, environ: Mapping[str, str]) -> bool:
+    """Whether the harness may start a throwaway server for `url`: PostgreSQL on this machine,
+    and not turned off with TEST_DATABASE_AUTOSTART=0."""
+    return (
+        url.get_backend_name() == "postgresql"
+        and url.host in (None, "", *LOCAL_HOSTS)
+        and environ.get(AUTOSTART_VARIABLE, "1") != "0"
+    )
+
+
+def how_to_start_a_server(url: URL, *, offer_install: bool) -> str:
+    """What to do about an unreachable test database server, in one sentence."""
+    ways = []
+    if (PROJECT_ROOT / "compose.yaml").is_file():
+        ways.append("`docker compose up -d db` starts PostgreSQL (compose.yaml)")
+    if offer_install:
+        ways.append(
+            "install PostgreSQL's server programs (`apt-get install postgresql` or "
+            "`brew install postgresql`) and the tests start a throwaway server themselves"
+        )
+    ways.append(
+        "set TEST_DATABASE_URL to a running server's, e.g. "
+        + example_postgresql_url(database_name(url))
+    )
+    sentence = "; or ".join(ways)
+    return f"{sentence[0].upper()}{sentence[1:]}."
+
+
+def reach_or_start_server(
+    url: URL, environ: Mapping[str, str]
+) -> throwaway_postgres.ThrowawayServer | None:
+    """Make sure the test database server answers before any test runs.
+
+    None when it does. When nothing listens there, the harness may start a server
+    (`_may_start_server`) and PostgreSQL's programs are installed, a throwaway server started
+    at the URL's port, for the caller to stop. Otherwise DatabaseUnreachableError, in one line
+    saying how to get a server.
+    """
+    problem = asyncio.run(server_problem(url))
+    if problem is None:
+        return None
+    reason, nothing_listens = problem
+    unreachable = f"Cannot reach the test database server at {_address(url)} ({reason})."
+    may_start = nothing_listens and _may_start_server(url, environ)
+    programs = throwaway_postgres.find_programs(environ) if may_start else None
+    if programs is None:
+        how = how_to_start_a_server(url, offer_install=may_start)
+        raise DatabaseUnreachableError(f"{unreachable} {how}")
+    host = "::1" if url.host == "::1" else "127.0.0.1"
+    port = url.port or DEFAULT_PORTS["postgresql"]
+    try:
+        server = throwaway_postgres.start(
+            programs, host=host, port=port, user=url.username or "postgres"
+        )
+    except (throwaway_postgres.ThrowawayServerError, OSError) as error:
+        how = how_to_start_a_server(url, offer_install=False)
         raise DatabaseUnreachableError(
-            f"Cannot reach the test database server at {url.host or 'localhost'}:"
-            f"{url.port or DEFAULT_PORTS['postgresql']} ({reason}). Start PostgreSQL "
-            "(`docker compose up -d db` starts one where the project has a compose.yaml), or "
-            "point TEST_DATABASE_URL at a running server, e.g. "
-            "postgresql+asyncpg://postgres:postgres@localhost:5432/my_service_test"
+            f"{unreachable} Starting a throwaway server with {programs} failed ({error}): {how}"
         ) from None
+    problem = asyncio.run(server_problem(url))
+    if problem is not None:
+        server.stop()
+        how = how_to_start_a_server(url, offer_install=False)
+        raise DatabaseUnreachableError(
+            f"{unreachable} The throwaway server started at {host}:{port} did not answer "
+            f"either ({problem[0]}): {how}"
+        )
+    return server
 
 
 async def create_database(url: URL, *, replace: bool) -> None:

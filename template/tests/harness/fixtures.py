@@ -9,7 +9,7 @@ savepoint release and every rollback a rollback to the savepoint. A handler that
 commit loses its writes, exactly as in production, and the test sees it.
 """
 
-import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -35,15 +35,17 @@ from src.database import Database, create_sessionmaker, get_sessionmaker, use_da
 from src.main import app
 from tests.harness.current import running_test
 from tests.harness.database import (
+    AUTOSTART_VARIABLE,
     DatabaseUnreachableError,
     UnsafeTestDatabaseError,
-    check_server_reachable,
     database_under_test,
     open_test_database,
+    reach_or_start_server,
 )
 from tests.harness.live_server import live_database
 from tests.harness.network import HOW_TO_MOCK, NetworkGuard
 from tests.harness.queries import AssertMaxQueries, CountQueries, QueryLog, count_statements
+from tests.harness.throwaway_postgres import ThrowawayServer
 
 # A dependency's override, as FastAPI takes it: any callable.
 Dependency = Callable[..., Any]
@@ -51,17 +53,41 @@ OverrideDependency = Callable[[Dependency, Dependency], None]
 _ABSENT = object()
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Stop with one clear message on an unsafe or unreachable test database.
+THROWAWAY_SERVER = pytest.StashKey[ThrowawayServer]()
 
-    Runs once, in the main process (xdist workers start after it), before any test.
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop with one clear message on an unsafe or unreachable test database, or start a
+    throwaway PostgreSQL server where nothing listens (tests/harness/database.py says when).
+
+    Runs once, in the main process (xdist workers start after it and share the server),
+    before any test.
     """
-    if hasattr(session.config, "workerinput"):
+    config = session.config
+    if hasattr(config, "workerinput"):
         return
     try:
-        asyncio.run(check_server_reachable(database_under_test().configured))
+        server = reach_or_start_server(database_under_test().configured, os.environ)
     except (UnsafeTestDatabaseError, DatabaseUnreachableError) as error:
         raise pytest.UsageError(str(error)) from None
+    if server is None:
+        return
+    config.stash[THROWAWAY_SERVER] = server
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            f"Started a throwaway {server.describe()} for this run; it is stopped and deleted "
+            f"at the end ({AUTOSTART_VARIABLE}=0 turns this off)."
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the throwaway server, if this run started one, and delete its data: after every
+    run, failed or interrupted (Ctrl-C) too."""
+    server = config.stash.get(THROWAWAY_SERVER, None)
+    if server is not None:
+        server.stop()
+        del config.stash[THROWAWAY_SERVER]
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """Integration tests for /api/v1/users/: real app, real transactions, isolated per test."""
 
+import re
+
 import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
@@ -27,6 +29,18 @@ class TestUserEndpoints:
         assert data["email"] == payload["email"]
         assert data["name"] == payload["name"]
         assert isinstance(data["id"], int)
+
+    async def test_timestamps_have_microseconds_on_every_database(
+        self, async_client: AsyncClient
+    ) -> None:
+        # Taken by the app (src.database.utc_now), not the server: SQLite's own clock has whole
+        # seconds only. Three users: one of them lands on a whole second once in 10**18 runs.
+        stamps = []
+        for number in range(3):
+            user_id = await create_user(async_client, f"stamp{number}@example.com")
+            stamps.append((await async_client.get(f"{USERS}{user_id}")).json()["created_at"])
+
+        assert any(re.search(r"T\d\d:\d\d:\d\d\.\d{6}Z$", stamp) for stamp in stamps), stamps
 
     async def test_created_user_is_persisted(
         self, async_client: AsyncClient, async_session: AsyncSession
