@@ -6,8 +6,8 @@ PYTHON ?= python3
 UV_VENV := .uv
 UV := $(UV_VENV)/bin/uv
 RUN := $(UV) run --locked
-# The three slow kinds of meta-test (pyproject.toml's markers), left out by test-fast.
-SLOW := fresh_env or live_server or update_chain
+# The four slow kinds of meta-test (pyproject.toml's markers), left out by test-fast.
+SLOW := fresh_env or live_server or fuzz or update_chain
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lint test test-fast docs bench pg pg-stop gen domain
@@ -30,7 +30,7 @@ lint: $(UV)  ## ruff on the repository and the template's plain files, mypy on t
 test: $(UV)  ## the whole meta-suite, as CI runs it (PostgreSQL tests need `make pg` first)
 	$(RUN) pytest -n auto
 
-test-fast: $(UV)  ## everything but fresh installs, live-server runs and update chains
+test-fast: $(UV)  ## everything but fresh installs, live-server runs, fuzzing and update chains
 	$(RUN) pytest -n auto -m "not ($(SLOW))"
 
 docs: $(UV)  ## the documentation site, strictly (a broken link fails)

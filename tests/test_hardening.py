@@ -4,6 +4,8 @@ import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from tests.support.rendering import REPO_ROOT, run_project_pytest
 
 SCHEMA_TEST = "tests/integration/test_api_schema.py"
@@ -26,6 +28,7 @@ def fuzz_figures(project: Path, report: Path, env: dict[str, str]) -> tuple[int,
     return totals["requests"], totals["server_errors"]
 
 
+@pytest.mark.fuzz
 def test_schemathesis_finds_no_server_error(
     project: Path, tmp_path: Path, suite_env: dict[str, str]
 ) -> None:

@@ -106,22 +106,21 @@ def default_database_url(project: Path) -> str:
     return completed.stdout.strip()
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "two-workers"])
-def test_postgresql_variant_passes_its_suite_on_postgresql(
-    postgresql_project: Path, postgres_server: str, workers: list[str]
+# Serially, the suite passes on PostgreSQL in test_the_test_database_is_named_after_database_url.
+def test_postgresql_variant_passes_its_suite_with_two_workers(
+    postgresql_project: Path, postgres_server: str
 ) -> None:
     env = postgres_test_env(postgres_server)
 
-    outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", *workers, env=env)
+    outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", "-n", "2", env=env)
 
     assert_suite_passed(outcome)
     base = str(make_url(env["TEST_DATABASE_URL"]).database)
     names = database_names(postgres_server)
-    # A serial run creates the configured database on demand and keeps it (empty); workers
-    # use databases of their own instead.
-    assert (base in names) == (not workers)
+    # Workers use databases of their own, not the configured one, and drop them after use.
+    assert base not in names
     worker_prefix = base.removesuffix("_test") + "_gw"
-    assert not [name for name in names if name.startswith(worker_prefix)]  # dropped after use
+    assert not [name for name in names if name.startswith(worker_prefix)]
 
 
 def test_sqlite_variant_passes_its_suite_on_postgresql(
@@ -218,16 +217,21 @@ def server_programs() -> None:
 
 
 @pytest.mark.usefixtures("server_programs")
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "two-workers"])
+@pytest.mark.parametrize(
+    "selection",
+    # The whole suite with two workers sharing the server; serially, one module is enough.
+    [["-n", "2"], ["tests/integration/test_user_endpoints.py"]],
+    ids=["whole-suite-two-workers", "serial"],
+)
 def test_the_harness_starts_a_throwaway_server_where_none_runs(
-    postgresql_project: Path, workers: list[str]
+    postgresql_project: Path, selection: list[str]
 ) -> None:
     # Nothing but pytest: no TEST_DATABASE_URL, and no server where DATABASE_URL points.
     port = closed_port()
     app_url = f"postgresql+asyncpg://postgres:postgres@127.0.0.1:{port}/acme_orders"
     env = harness_env(DATABASE_URL=app_url)
 
-    outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", *workers, env=env)
+    outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", *selection, env=env)
 
     assert_suite_passed(outcome)
     started = [match for line in outcome.output.splitlines() if (match := STARTED.search(line))]
