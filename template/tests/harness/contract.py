@@ -98,6 +98,14 @@ REQUIREMENTS = (
         "default is derived from it",
         lambda value: isinstance(value, str),
     ),
+    Requirement(
+        "src.config",
+        "ASYNC_SCHEMES",
+        "the database URL schemes without an async driver, each with the URL to write instead "
+        "(a dict): the harness refuses them in TEST_DATABASE_URL as the settings do in "
+        "DATABASE_URL",
+        lambda value: isinstance(value, dict),
+    ),
     Requirement("src.config", "Settings", "the app's settings class", inspect.isclass),
     Requirement(
         "src.config",

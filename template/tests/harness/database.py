@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from src import sqlite_inline
-from src.config import DEFAULT_DATABASE_URL, get_settings
+from src.config import ASYNC_SCHEMES, DEFAULT_DATABASE_URL, get_settings
 from src.database import create_engine, is_in_memory_sqlite
 from tests.harness import throwaway_postgres
 from tests.harness.migrations import upgrade_to_head
@@ -40,16 +40,6 @@ CONNECT_TIMEOUT_SECONDS = 5
 # TEST_DATABASE_AUTOSTART=0: never start a throwaway PostgreSQL server for the tests.
 AUTOSTART_VARIABLE = "TEST_DATABASE_AUTOSTART"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-# The app and the tests run on asyncio: URLs naming no driver, or a blocking one, fail deep in
-# SQLAlchemy (looking for psycopg, say). Each, with the async form to write instead.
-ASYNC_FORMS = {
-    "postgres": "postgresql+asyncpg://...",
-    "postgresql": "postgresql+asyncpg://...",
-    "postgresql+psycopg2": "postgresql+asyncpg://...",
-    "postgresql+pg8000": "postgresql+asyncpg://...",
-    "sqlite": f"sqlite+{sqlite_inline.DRIVER}:///... or sqlite+aiosqlite:///...",
-    "sqlite+pysqlite": f"sqlite+{sqlite_inline.DRIVER}:///... or sqlite+aiosqlite:///...",
-}
 
 
 class UnsafeTestDatabaseError(Exception):
@@ -161,7 +151,7 @@ def example_postgresql_url(name: str) -> str:
 
 def check_async_driver(url: URL, variable: str) -> None:
     """Refuse, in one line naming the fix, a URL whose driver is not async (`postgresql://`)."""
-    async_form = ASYNC_FORMS.get(url.drivername)
+    async_form = ASYNC_SCHEMES.get(url.drivername)
     if async_form is not None:
         raise UnsafeTestDatabaseError(
             f"{variable} uses {url.drivername}:// without an async driver: write {async_form} "
