@@ -224,12 +224,16 @@ def server_programs() -> None:
     ids=["whole-suite-two-workers", "serial"],
 )
 def test_the_harness_starts_a_throwaway_server_where_none_runs(
-    postgresql_project: Path, selection: list[str]
+    postgresql_project: Path, selection: list[str], tmp_path: Path
 ) -> None:
-    # Nothing but pytest: no TEST_DATABASE_URL, and no server where DATABASE_URL points.
+    # Nothing but pytest: no TEST_DATABASE_URL, and no server where DATABASE_URL points. The
+    # temporary folder is the user's alone, as a root's may be: a server run as another user
+    # must still reach its own folder.
     port = closed_port()
     app_url = f"postgresql+asyncpg://postgres:postgres@127.0.0.1:{port}/acme_orders"
-    env = harness_env(DATABASE_URL=app_url)
+    private_tmp = tmp_path / "private-tmp"
+    private_tmp.mkdir(mode=0o700)
+    env = harness_env(DATABASE_URL=app_url, TMPDIR=str(private_tmp))
 
     outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", *selection, env=env)
 

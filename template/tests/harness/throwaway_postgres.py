@@ -17,6 +17,7 @@ import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -158,7 +159,7 @@ def start(programs: Path, *, host: str, port: int, user: str) -> ThrowawayServer
     (trust authentication: any password is accepted). Raises ThrowawayServerError, its folder
     deleted, when it does not start."""
     run_as = _unprivileged_user()
-    folder = Path(tempfile.mkdtemp(prefix="throwaway-postgres-"))
+    folder = Path(tempfile.mkdtemp(prefix="throwaway-postgres-", dir=_parent_folder(run_as)))
     server: ThrowawayServer | None = None
     try:
         if run_as is not None:
@@ -182,6 +183,19 @@ def start(programs: Path, *, host: str, port: int, user: str) -> ThrowawayServer
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return server
+
+
+def _parent_folder(run_as: _RunAs | None) -> Path:
+    """Where the server's folder goes: the temporary folder, unless the server runs as another
+    user who cannot reach into it (a TMPDIR private to root): then /tmp."""
+    parent = Path(tempfile.gettempdir())
+    if run_as is None or all(_others_may_enter(folder) for folder in (parent, *parent.parents)):
+        return parent
+    return Path("/tmp")  # reachable by every user; the folder made inside it is private
+
+
+def _others_may_enter(folder: Path) -> bool:
+    return bool(folder.stat().st_mode & stat.S_IXOTH)
 
 
 def _initdb(programs: Path, folder: Path, user: str, run_as: _RunAs | None) -> None:
