@@ -9,11 +9,13 @@ needs CREATEDB). SQLite: nothing to do, `uv run alembic upgrade head` creates th
 
 import asyncio
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from pydantic import ValidationError
 from sqlalchemy import URL, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from src.config import get_settings
@@ -24,11 +26,10 @@ COMMAND = "uv run python -m src.create_database"
 UNKNOWN_DATABASE = "3D000"
 
 
-async def create_database(url: URL) -> str:
-    """Create the database of `url` unless it exists; what was done, in one line."""
-    shown = url.render_as_string(hide_password=True)
-    if url.get_backend_name() == "sqlite":
-        return f"{shown}: nothing to do for SQLite, `uv run alembic upgrade head` creates the file."
+@asynccontextmanager
+async def maintenance_connection(url: URL) -> AsyncIterator[AsyncConnection]:
+    """An AUTOCOMMIT connection to the `postgres` database of `url`'s server, where CREATE and
+    DROP DATABASE run (the test harness makes its databases with it too)."""
     engine = create_async_engine(
         url.set(database="postgres"),
         isolation_level="AUTOCOMMIT",
@@ -37,15 +38,24 @@ async def create_database(url: URL) -> str:
     )
     try:
         async with engine.connect() as connection:
-            exists = await connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
-            )
-            if exists:
-                return f"{shown} exists already."
-            name = connection.dialect.identifier_preparer.quote(url.database or "")
-            await connection.execute(text(f"CREATE DATABASE {name}"))
+            yield connection
     finally:
         await engine.dispose()
+
+
+async def create_database(url: URL) -> str:
+    """Create the database of `url` unless it exists; what was done, in one line."""
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        return f"{shown}: nothing to do for SQLite, `uv run alembic upgrade head` creates the file."
+    async with maintenance_connection(url) as connection:
+        exists = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+        )
+        if exists:
+            return f"{shown} exists already."
+        name = connection.dialect.identifier_preparer.quote(url.database or "")
+        await connection.execute(text(f"CREATE DATABASE {name}"))
     return f"Created {shown}; `uv run alembic upgrade head` creates its tables."
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from sqlalchemy import URL, Connection, MetaData, TextClause, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from src import sqlite_inline
 from src.config import ASYNC_SCHEMES, DEFAULT_DATABASE_URL, get_settings
+from src.create_database import maintenance_connection
 from src.database import create_engine, is_in_memory_sqlite
 from tests.harness import throwaway_postgres
 from tests.harness.migrations import upgrade_to_head
@@ -36,7 +36,6 @@ ALLOW_REMOTE_VARIABLE = "TEST_DATABASE_ALLOW_REMOTE"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_PORTS = {"postgresql": 5432}
 SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
-CONNECT_TIMEOUT_SECONDS = 5
 # TEST_DATABASE_AUTOSTART=0: never start a throwaway PostgreSQL server for the tests.
 AUTOSTART_VARIABLE = "TEST_DATABASE_AUTOSTART"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -231,29 +230,13 @@ def drop_all_tables(connection: Connection) -> None:
     existing.drop_all(connection)
 
 
-@asynccontextmanager
-async def _maintenance_connection(url: URL) -> AsyncIterator[AsyncConnection]:
-    """An AUTOCOMMIT connection to the server's `postgres` database (CREATE DATABASE needs it)."""
-    engine = create_async_engine(
-        url.set(database="postgres"),
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
-    )
-    try:
-        async with engine.connect() as connection:
-            yield connection
-    finally:
-        await engine.dispose()
-
-
 async def server_problem(url: URL) -> tuple[str, bool] | None:
     """None when the server of `url` answers; otherwise why not, and whether nothing listens
     there at all (connection refused: a server may be started there)."""
     if url.get_backend_name() == "sqlite":
         return None
     try:
-        async with _maintenance_connection(url) as connection:
+        async with maintenance_connection(url) as connection:
             await connection.execute(text("SELECT 1"))
     except (OSError, SQLAlchemyError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -342,7 +325,7 @@ async def create_database(url: URL, *, replace: bool) -> None:
         if replace:
             _remove_sqlite_file(url)
         return
-    async with _maintenance_connection(url) as connection:
+    async with maintenance_connection(url) as connection:
         if replace:
             await connection.execute(_drop_database_statement(connection, url))
         exists = await connection.scalar(
@@ -356,7 +339,7 @@ async def drop_database(url: URL) -> None:
     if url.get_backend_name() == "sqlite":
         _remove_sqlite_file(url)
         return
-    async with _maintenance_connection(url) as connection:
+    async with maintenance_connection(url) as connection:
         await connection.execute(_drop_database_statement(connection, url))
 
 
