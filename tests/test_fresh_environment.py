@@ -6,14 +6,12 @@ scratch, with uv (then every command of its CI workflow, then the app is started
 pip. Slow (package installs): deselect locally with `-m "not fresh_env"`; CI runs them.
 """
 
-import asyncio
 import json
 import os
 import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +20,6 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import asyncpg
 import pytest
 import yaml
 from sqlalchemy.engine import make_url
@@ -37,6 +34,7 @@ from tests.support.rendering import (
     snapshot_working_tree,
     summary_counts,
 )
+from tests.support.servers import execute, free_port
 
 pytestmark = pytest.mark.fresh_env
 
@@ -73,18 +71,11 @@ def fresh_postgres_url(database: str) -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     admin = make_url(admin_url)
-
-    async def recreate() -> None:
-        connection = await asyncpg.connect(
-            admin.set(drivername="postgresql").render_as_string(hide_password=False)
-        )
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            await connection.execute(f'CREATE DATABASE "{database}"')
-        finally:
-            await connection.close()
-
-    asyncio.run(recreate())
+    execute(
+        admin.set(drivername="postgresql").render_as_string(hide_password=False),
+        f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
+        f'CREATE DATABASE "{database}"',
+    )
     test_url = admin.set(drivername="postgresql+asyncpg", database=database)
     return test_url.render_as_string(hide_password=False)
 
@@ -121,13 +112,6 @@ def run(project: Path, command: list[str], env: dict[str, str]) -> Outcome:
 def assert_whole_suite_passed(outcome: Outcome) -> None:
     assert_suite_passed(outcome)
     assert summary_counts(outcome.output)["passed"] >= MINIMUM_TESTS, outcome
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def get_health(port: int) -> dict[str, str]:

@@ -3,15 +3,12 @@ the guard and the unreachable-server message, the throwaway server the harness s
 none runs, the app's database created by `python -m src.create_database`, and the compose file
 of local development."""
 
-import asyncio
 import os
 import re
 import shutil
-import socket
 import uuid
 from pathlib import Path
 
-import asyncpg
 import pytest
 import yaml
 from sqlalchemy import make_url
@@ -26,6 +23,7 @@ from tests.support.rendering import (
     run_snippet,
     summary_counts,
 )
+from tests.support.servers import database_names, execute, fetch_column, free_port, is_listening
 
 ADDED_COLUMN = """    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
     nickname: Mapped[str | None] = mapped_column(String(50))  # mutation: no migration
@@ -38,19 +36,6 @@ NO_PROGRAMS = {"TEST_DATABASE_PG_BIN": "/nonexistent"}
 STARTED = re.compile(
     r"Started a throwaway PostgreSQL \S+ at 127\.0\.0\.1:(\d+) \(pid (\d+).*data in (\S+)\)"
 )
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (it was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def is_listening(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def is_running(pid: int) -> bool:
@@ -72,31 +57,6 @@ def harness_env(**overrides: str) -> dict[str, str]:
 
 def nonblank_lines(outcome: Outcome) -> list[str]:
     return [line for line in outcome.output.splitlines() if line.strip()]
-
-
-def execute(server_url: str, *statements: str) -> None:
-    async def run() -> None:
-        connection = await asyncpg.connect(server_url)
-        try:
-            for statement in statements:
-                await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
-
-
-def database_names(server_url: str) -> set[str]:
-    async def fetch() -> set[str]:
-        connection = await asyncpg.connect(server_url)
-        try:
-            return {
-                row["datname"] for row in await connection.fetch("SELECT datname FROM pg_database")
-            }
-        finally:
-            await connection.close()
-
-    return asyncio.run(fetch())
 
 
 def default_database_url(project: Path) -> str:
@@ -189,7 +149,7 @@ def test_unreachable_server_stops_the_suite_with_one_clear_message(
 def test_without_server_programs_the_message_names_the_projects_test_database(
     postgresql_project: Path,
 ) -> None:
-    port = closed_port()
+    port = free_port()
     app_url = f"postgresql+asyncpg://postgres:postgres@127.0.0.1:{port}/acme_orders"
     env = harness_env(DATABASE_URL=app_url, **NO_PROGRAMS)
 
@@ -229,7 +189,7 @@ def test_the_harness_starts_a_throwaway_server_where_none_runs(
     # Nothing but pytest: no TEST_DATABASE_URL, and no server where DATABASE_URL points. The
     # temporary folder is the user's alone, as a root's may be: a server run as another user
     # must still reach its own folder.
-    port = closed_port()
+    port = free_port()
     app_url = f"postgresql+asyncpg://postgres:postgres@127.0.0.1:{port}/acme_orders"
     private_tmp = tmp_path / "private-tmp"
     private_tmp.mkdir(mode=0o700)
@@ -260,7 +220,7 @@ def test_the_test_database_is_named_after_database_url(
 
         assert_suite_passed(outcome)
         assert f"{name}_test" in database_names(postgres_server)  # created, kept empty
-        sessions = asyncio.run(sessions_of(postgres_server, name))
+        sessions = sessions_of(postgres_server, name)
         assert not sessions, f"{sessions} connections to the app's own database"
     finally:
         execute(
@@ -270,16 +230,11 @@ def test_the_test_database_is_named_after_database_url(
         )
 
 
-async def sessions_of(server_url: str, database: str) -> int:
+def sessions_of(server_url: str, database: str) -> int:
     """How many sessions the server has had on `database` (pg_stat_database, PostgreSQL 14+)."""
-    connection = await asyncpg.connect(server_url)
-    try:
-        sessions: int | None = await connection.fetchval(
-            "SELECT sessions FROM pg_stat_database WHERE datname = $1", database
-        )
-    finally:
-        await connection.close()
-    return sessions or 0
+    query = "SELECT sessions FROM pg_stat_database WHERE datname = $1"
+    sessions: list[int | None] = fetch_column(server_url, query, database)
+    return next(iter(sessions), None) or 0
 
 
 @pytest.mark.parametrize(
@@ -346,7 +301,7 @@ def test_create_database_creates_the_apps_database(
 def test_an_unreachable_app_server_is_one_line_naming_create_database(
     postgresql_project: Path, command: list[str]
 ) -> None:
-    port = closed_port()
+    port = free_port()
     env = harness_env(DATABASE_URL=f"postgresql+asyncpg://postgres:secret@127.0.0.1:{port}/acme")
 
     outcome = run_in(postgresql_project, *command, env=env)
