@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from src import sqlite_inline
 from src.config import ASYNC_SCHEMES, DEFAULT_DATABASE_URL, get_settings
-from src.create_database import maintenance_connection
+from src.create_database import first_line, maintenance_connection
 from src.database import create_engine, is_in_memory_sqlite
 from tests.harness import throwaway_postgres
 from tests.harness.migrations import upgrade_to_head
@@ -239,7 +239,7 @@ async def server_problem(url: URL) -> tuple[str, bool] | None:
         async with maintenance_connection(url) as connection:
             await connection.execute(text("SELECT 1"))
     except (OSError, SQLAlchemyError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        reason = first_line(error)
         nothing_listens = isinstance(error, OSError) and not isinstance(error, TimeoutError)
         return reason, nothing_listens
     return None

@@ -14,14 +14,8 @@ from respx.models import AllMockedAssertionError
 from src.database import get_sessionmaker
 from src.main import app
 from tests.harness.fixtures import OverrideDependency
+from tests.harness.live_server import free_port
 from tests.harness.network import NetworkBlockedError, NetworkGuard
-
-
-def closed_loopback_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port  # closed again: a connection there is refused, on this machine
 
 
 @pytest.fixture
@@ -37,7 +31,7 @@ def nothing_allowed() -> Iterator[NetworkGuard]:
 def test_a_connection_elsewhere_is_refused_before_it_leaves(
     nothing_allowed: NetworkGuard,
 ) -> None:
-    port = closed_loopback_port()
+    port = free_port()  # closed again: a connection there is refused, on this machine
     with socket.socket() as sock, pytest.raises(NetworkBlockedError, match="mock_http"):
         sock.connect(("127.0.0.1", port))
     assert nothing_allowed.blocked == [f"a connection to 127.0.0.1:{port}"]
