@@ -32,6 +32,7 @@ from typing import Any
 from tests.support.rendering import (
     AIOSQLITE_URL,
     DEFAULT_ANSWERS,
+    IN_FILE_ORDER,
     project_env,
     render,
     snapshot_working_tree,
@@ -131,7 +132,7 @@ def time_variant(project: Path, variant: Variant, expected_tests: int) -> dict[s
     result_file = project / "bench-result.json"
     env = project_env(PYTHONPATH=str(project), BENCH_RESULT=str(result_file), **variant.env)
     command = [sys.executable, "-m", "pytest", "bench_tests", "-q", "-p", "no:cacheprovider"]
-    command += ["-p", "no:randomly", "-p", "no:xdist", "-p", f"{PLUGINS_PACKAGE}.timing_plugin"]
+    command += [IN_FILE_ORDER, "-p", "no:xdist", "-p", f"{PLUGINS_PACKAGE}.timing_plugin"]
     command += ["-p", variant.plugin]
     completed = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, check=False

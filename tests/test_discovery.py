@@ -5,7 +5,13 @@ import shutil
 from pathlib import Path
 
 from tests.support.edits import Edit, apply_edits
-from tests.support.rendering import assert_suite_passed, project_env, run_in, run_project_pytest
+from tests.support.rendering import (
+    IN_FILE_ORDER,
+    assert_suite_passed,
+    project_env,
+    run_in,
+    run_project_pytest,
+)
 from tests.update.owner import NOTE_FIXTURE, OWNER_SERVICE
 
 SHARED_FILES = ("src/main.py", "src/models.py", "src/config.py", "src/database.py")
@@ -55,7 +61,7 @@ def test_a_dropped_in_domain_is_served_migrated_and_tested(
     assert 'op.create_table(\n        "notes"' in migration.read_text(encoding="utf-8"), migration
 
     (project / "tests" / "openapi.json").unlink(missing_ok=True)  # the API changed: refreshed
-    outcome = run_project_pytest(project, "-p", "no:randomly", "-vv")  # -q -vv: verbose
+    outcome = run_project_pytest(project, IN_FILE_ORDER, "-vv")  # -q -vv: verbose
     assert_suite_passed(outcome)
     assert "test_note_endpoints.py::test_create_note PASSED" in outcome.output, outcome
     for shared in SHARED_FILES:
@@ -71,7 +77,7 @@ def test_a_model_outside_a_models_module_fails_a_test_naming_it(
     (audit / "__init__.py").write_text("", encoding="utf-8")
     (audit / "records.py").write_text(UNDISCOVERED_MODEL, encoding="utf-8")
 
-    outcome = run_project_pytest(project, "tests/harness/test_discovery.py", "-p", "no:randomly")
+    outcome = run_project_pytest(project, "tests/harness/test_discovery.py", IN_FILE_ORDER)
 
     assert outcome.returncode == 1, outcome
     assert "table 'audit_records' (src.audit.records.AuditRecord)" in outcome.output, outcome

@@ -91,9 +91,9 @@ def test_a_project_with_two_generated_domains_passes_its_checks(
     assert sorted(p.name for p in (project / "migrations/versions").iterdir()) == [
         "0001_create_users.py", "0002_create_notes.py", "0003_create_comments.py"
     ]  # fmt: skip
-    # Random order (the project's pytest-randomly) on two workers; the drift test, migrating
+    # Random order (the project's pytest.ini) on two workers; the drift test, migrating
     # from empty and schemathesis on the new routes are part of the suite.
-    outcome = run_project_pytest(project, "-n", "2", "-p", "randomly", env=env)
+    outcome = run_project_pytest(project, "-n", "2", env=env)
     assert_suite_passed(outcome)
     if answers.get("database") == "postgresql":
         # A domain's files do not depend on the database (the test below): linted and

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.rendering import REPO_ROOT, run_project_pytest
+from tests.support.rendering import IN_FILE_ORDER, REPO_ROOT, run_project_pytest
 
 SCHEMA_TEST = "tests/integration/test_api_schema.py"
 # 10 schemathesis tests (5 user operations x valid and invalid requests, plus /health): at
@@ -17,7 +17,7 @@ MIN_GENERATED_REQUESTS = 200
 def fuzz_figures(project: Path, report: Path, env: dict[str, str]) -> tuple[int, int]:
     """Run the schemathesis test; return (requests sent, 5xx responses) from its JUnit report."""
     outcome = run_project_pytest(
-        project, SCHEMA_TEST, f"--junitxml={report}", "-p", "no:randomly", env=env
+        project, SCHEMA_TEST, f"--junitxml={report}", IN_FILE_ORDER, env=env
     )
     assert outcome.returncode == 0, outcome
     totals = {"requests": 0, "server_errors": 0}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.rendering import REPO_ROOT, run_project_pytest
+from tests.support.rendering import IN_FILE_ORDER, REPO_ROOT, run_project_pytest
 
 CONTRACT = REPO_ROOT / "template" / "tests" / "harness" / "contract.py"
 
@@ -47,7 +47,7 @@ def test_a_renamed_contract_name_stops_the_run_with_one_line(
     assert renamed, f"{name} does not occur in {module}"
     source.write_text(text, encoding="utf-8")
 
-    outcome = run_project_pytest(mutant, "-p", "no:randomly")
+    outcome = run_project_pytest(mutant, IN_FILE_ORDER)
 
     lines = [line for line in outcome.output.splitlines() if line.strip()]
     assert outcome.returncode == 4, outcome  # pytest's usage error: no test ran

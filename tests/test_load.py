@@ -10,6 +10,7 @@ import pytest
 from tests.support.mutants import mutate
 from tests.support.project_files import dockerfile_instructions, workflow_commands
 from tests.support.rendering import (
+    IN_FILE_ORDER,
     postgres_test_env,
     project_env,
     run_project_pytest,
@@ -38,7 +39,7 @@ def test_load_tests_pass_on_both_variants(variant: str, request: pytest.FixtureR
         else postgres_test_env(request.getfixturevalue("postgres_server"))
     )
 
-    outcome = run_project_pytest(project, "-m", "load", "-p", "no:randomly", env=env)
+    outcome = run_project_pytest(project, "-m", "load", IN_FILE_ORDER, env=env)
 
     assert outcome.returncode == 0, str(outcome)
     counts = summary_counts(outcome.output)

@@ -16,6 +16,7 @@ from tests.support.mutants import mutate, replace_once
 from tests.support.rendering import (
     AIOSQLITE_URL,
     CONTRACT_CREATED,
+    IN_FILE_ORDER,
     Outcome,
     project_env,
     run_project_pytest,
@@ -254,7 +255,7 @@ def run_proof_module(mutant: Path, proof: str, test_database_url: str = "") -> O
     enough: the whole suite runs unmutated in tests/test_render.py."""
     module = f"tests/{proof.split('::', maxsplit=1)[0]}"
     env = project_env(TEST_DATABASE_URL=test_database_url)
-    return run_project_pytest(mutant, module, "-p", "no:randomly", "-rfE", env=env)
+    return run_project_pytest(mutant, module, IN_FILE_ORDER, "-rfE", env=env)
 
 
 # Mutations that add or rename rather than edit one line.
@@ -265,7 +266,7 @@ def test_a_leftover_conflict_fails_the_suite(default_project: Path, tmp_path: Pa
     readme.write_text(readme.read_text(encoding="utf-8") + conflict, encoding="utf-8")
     (project / "src" / "main.py.rej").write_text("@@ -1 +1 @@\n-old\n+new\n", encoding="utf-8")
 
-    outcome = run_project_pytest(project, "-p", "no:randomly", "-rfE")
+    outcome = run_project_pytest(project, IN_FILE_ORDER, "-rfE")
 
     assert outcome.returncode == 1, outcome
     failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", outcome.output, re.MULTILINE)
@@ -287,7 +288,7 @@ def test_a_leaked_resource_fails_the_suite(default_project: Path, tmp_path: Path
         encoding="utf-8",
     )
 
-    outcome = run_project_pytest(mutant, "tests/test_leak.py", "-p", "no:randomly")
+    outcome = run_project_pytest(mutant, "tests/test_leak.py", IN_FILE_ORDER)
 
     assert outcome.returncode == 1, outcome
     assert "ResourceWarning" in outcome.output, outcome
@@ -299,11 +300,11 @@ def test_a_renamed_response_field_fails_the_committed_contract(
     project = shutil.copytree(default_project, tmp_path / "service")
     contract = "tests/harness/test_api_contract.py"
     (project / "tests" / "openapi.json").unlink(missing_ok=True)
-    first = run_project_pytest(project, contract, "-p", "no:randomly")
+    first = run_project_pytest(project, contract, IN_FILE_ORDER)
     assert CONTRACT_CREATED in first.output, first  # the owner commits it
     replace_once(project, "src/users/schemas.py", "    name: str\n", "    full_name: str\n")
 
-    outcome = run_project_pytest(project, contract, "-p", "no:randomly")
+    outcome = run_project_pytest(project, contract, IN_FILE_ORDER)
 
     assert outcome.returncode == 1, outcome
     assert re.search(r'^-\s+"name": \{$', outcome.output, re.MULTILINE), outcome  # the diff

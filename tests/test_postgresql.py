@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import make_url
 
 from tests.support.rendering import (
+    IN_FILE_ORDER,
     Outcome,
     assert_suite_passed,
     postgres_test_env,
@@ -72,7 +73,7 @@ def test_postgresql_variant_passes_its_suite_with_two_workers(
 ) -> None:
     env = postgres_test_env(postgres_server)
 
-    outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", "-n", "2", env=env)
+    outcome = run_project_pytest(postgresql_project, IN_FILE_ORDER, "-n", "2", env=env)
 
     assert_suite_passed(outcome)
     base = str(make_url(env["TEST_DATABASE_URL"]).database)
@@ -88,7 +89,7 @@ def test_sqlite_variant_passes_its_suite_on_postgresql(
 ) -> None:
     env = postgres_test_env(postgres_server)
 
-    outcome = run_project_pytest(default_project, "-p", "no:randomly", "-n", "2", env=env)
+    outcome = run_project_pytest(default_project, IN_FILE_ORDER, "-n", "2", env=env)
 
     assert_suite_passed(outcome)
 
@@ -195,7 +196,7 @@ def test_the_harness_starts_a_throwaway_server_where_none_runs(
     private_tmp.mkdir(mode=0o700)
     env = harness_env(DATABASE_URL=app_url, TMPDIR=str(private_tmp))
 
-    outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", *selection, env=env)
+    outcome = run_project_pytest(postgresql_project, IN_FILE_ORDER, *selection, env=env)
 
     assert_suite_passed(outcome)
     started = [match for line in outcome.output.splitlines() if (match := STARTED.search(line))]
@@ -216,10 +217,13 @@ def test_the_test_database_is_named_after_database_url(
     execute(postgres_server, f'CREATE DATABASE "{name}"')
     env = harness_env(DATABASE_URL=app_url.render_as_string(hide_password=False))
     try:
-        outcome = run_project_pytest(postgresql_project, "-p", "no:randomly", env=env)
+        outcome = run_project_pytest(postgresql_project, IN_FILE_ORDER, env=env)
 
         assert_suite_passed(outcome)
-        assert f"{name}_test" in database_names(postgres_server)  # created, kept empty
+        databases = database_names(postgres_server)
+        assert f"{name}_test" not in databases  # made for the run and dropped after it...
+        (template,) = [found for found in databases if found.startswith(f"{name}_schema_")]
+        assert template.endswith("_test")  # ...from the migrated template named after it
         sessions = sessions_of(postgres_server, name)
         assert not sessions, f"{sessions} connections to the app's own database"
     finally:

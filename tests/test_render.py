@@ -29,10 +29,10 @@ TOOL_CACHES = {".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 def test_generated_suite_passes_in_random_order(custom_project: Path) -> None:
     seed = 1
     # "-v" offsets the helper's "-q": the header names the seed.
-    outcome = run_project_pytest(custom_project, "-v", "-p", "randomly", f"--randomly-seed={seed}")
+    outcome = run_project_pytest(custom_project, "-v", f"--random-order-seed={seed}")
 
     assert_suite_passed(outcome)
-    assert f"Using --randomly-seed={seed}" in outcome.output, outcome
+    assert f"Using --random-order-seed={seed}" in outcome.output, outcome
 
 
 def test_default_project_has_the_guides_integration_tests(default_project: Path) -> None:

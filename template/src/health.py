@@ -12,8 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +28,11 @@ router = APIRouter(prefix="/health", tags=["health"])
 @lru_cache
 def migration_heads() -> frozenset[str]:
     """The revisions `alembic upgrade head` leads to, read once from migrations/."""
+    # Imported at the first readiness check: processes that never serve one (the tests, the
+    # command-line tools) are spared loading alembic.
+    from alembic.config import Config  # noqa: PLC0415
+    from alembic.script import ScriptDirectory  # noqa: PLC0415
+
     return frozenset(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
 
 

@@ -154,6 +154,8 @@ def assert_suite_passed(outcome: Outcome) -> None:
 
 # The harness's second SQLite driver (the inline one is the default): both must isolate alike.
 AIOSQLITE_URL = "sqlite+aiosqlite:///:memory:"
+# A rendered suite's tests in their files' order (its pytest.ini shuffles them every run).
+IN_FILE_ORDER = "--random-order-bucket=none"
 
 # The skip reason of the API contract test when it writes a project's first snapshot.
 CONTRACT_CREATED = "created: commit it (tests/openapi.json"

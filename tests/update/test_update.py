@@ -16,6 +16,7 @@ from packaging.version import Version
 from tests.support.edits import Edit, apply_edits, missing_edits
 from tests.support.rendering import (
     DEFAULT_ANSWERS,
+    IN_FILE_ORDER,
     REPO_ROOT,
     assert_suite_passed,
     run_in,
@@ -119,7 +120,7 @@ def recorded_version(project: Path) -> str:
 
 
 def assert_project_checks_pass(project: Path) -> None:
-    assert_suite_passed(run_project_pytest(project, "-p", "no:randomly"))
+    assert_suite_passed(run_project_pytest(project, IN_FILE_ORDER))
     for command in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
         outcome = run_in(project, *command)
         assert outcome.returncode == 0, outcome
@@ -214,7 +215,7 @@ def test_update_from_a_release_to_the_current_tree(
     assert_merged_cleanly(project)
     if manual_steps:
         # Until they are done, the failing tests name the steps.
-        suite = run_project_pytest(project, "-p", "no:randomly")
+        suite = run_project_pytest(project, IN_FILE_ORDER)
         assert suite.returncode == 1, suite
         for step in STEPS_NAMED_BY_FAILING_TESTS:
             assert step in suite.output, suite

@@ -4,8 +4,9 @@
 and a PostgreSQL app on its own database (`DATABASE_URL`) with `_test` appended, on the same
 server. `database_under_test` decides it, once per process, and nothing is created or dropped
 before the guard (`check_is_test_database`) has accepted it. Under pytest-xdist every worker
-works in a database of its own (`<name>_gw0_test`, ...), created for the run and dropped after
-it. When nothing listens where a local PostgreSQL test database should be, `reach_or_start_server`
+works in a database of its own (`<name>_gw0_test`, ...). A PostgreSQL test database is created
+for the run from a migrated template and dropped after it (tests/harness/schema_image.py).
+When nothing listens where a local PostgreSQL test database should be, `reach_or_start_server`
 starts a throwaway server there from the PostgreSQL programs installed on this machine
 (tests/harness/throwaway_postgres.py), unless TEST_DATABASE_AUTOSTART=0.
 """
@@ -26,8 +27,7 @@ from src import sqlite_inline
 from src.config import ASYNC_SCHEMES, DEFAULT_DATABASE_URL, get_settings
 from src.create_database import first_line, maintenance_connection
 from src.database import create_engine, is_in_memory_sqlite
-from tests.harness import throwaway_postgres
-from tests.harness.migrations import upgrade_to_head
+from tests.harness import schema_image, throwaway_postgres
 
 # In-memory SQLite through the app's own driver (src/sqlite_inline.py): no thread hop per
 # statement. TEST_DATABASE_URL=sqlite+aiosqlite:///:memory: tests on aiosqlite instead.
@@ -319,8 +319,9 @@ def reach_or_start_server(
     return server
 
 
-async def create_database(url: URL, *, replace: bool) -> None:
-    """Create the database unless it exists; `replace` starts from a new, empty one."""
+async def create_database(url: URL, *, replace: bool, template: str | None = None) -> None:
+    """Create the database unless it exists; `replace` starts from a new one: empty, or a copy
+    of the `template` database (PostgreSQL)."""
     if url.get_backend_name() == "sqlite":
         if replace:
             _remove_sqlite_file(url)
@@ -332,7 +333,9 @@ async def create_database(url: URL, *, replace: bool) -> None:
             text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
         )
         if not exists:
-            await connection.execute(text(f"CREATE DATABASE {_quoted(connection, url)}"))
+            quote = connection.dialect.identifier_preparer.quote
+            copy_of = f" TEMPLATE {quote(template)}" if template else ""
+            await connection.execute(text(f"CREATE DATABASE {_quoted(connection, url)}{copy_of}"))
 
 
 async def drop_database(url: URL) -> None:
@@ -357,22 +360,44 @@ def _quoted(connection: AsyncConnection, url: URL) -> str:
 
 
 @asynccontextmanager
-async def open_test_database(database: DatabaseUnderTest) -> AsyncIterator[AsyncEngine]:
-    """The engine of this process's test database, its schema built from the migrations.
+async def open_test_database(
+    database: DatabaseUnderTest, sqlite_image_dir: Path | None = None
+) -> AsyncIterator[AsyncEngine]:
+    """The engine of this process's test database, with the migrated schema copied from its
+    image (tests/harness/schema_image.py).
 
-    A worker's own database is made for the run and dropped after it; the configured database
-    is created if missing and left empty.
+    PostgreSQL: the database is created from the migrated template for this run and dropped
+    after it. SQLite: the database gets a copy of the image kept in `sqlite_image_dir` (without
+    one, it is migrated itself); a worker's own file is deleted after the run, the configured
+    file is left empty.
     """
-    await create_database(database.url, replace=database.has_own_copy)
-    engine = create_test_engine(database.url)
+    url = database.url
+    on_postgresql = url.get_backend_name() == "postgresql"
+    if on_postgresql:
+        template = await schema_image.postgresql_template(database.configured)
+        await create_database(url, replace=True, template=template)
+    else:
+        await create_database(url, replace=database.has_own_copy)
+    engine = create_test_engine(url)
+    keeps_file = not (on_postgresql or database.has_own_copy or is_in_memory_sqlite(url))
     try:
-        async with engine.begin() as connection:
-            await connection.run_sync(drop_all_tables)
-            await connection.run_sync(upgrade_to_head)
+        if not on_postgresql:
+            await _give_sqlite_schema(engine, url, sqlite_image_dir)
         yield engine
-        async with engine.begin() as connection:
-            await connection.run_sync(drop_all_tables)
+        if keeps_file:
+            async with engine.begin() as connection:
+                await connection.run_sync(drop_all_tables)
     finally:
         await engine.dispose()
-        if database.has_own_copy:
-            await drop_database(database.url)
+        if on_postgresql or database.has_own_copy:
+            await drop_database(url)
+
+
+async def _give_sqlite_schema(engine: AsyncEngine, url: URL, image_dir: Path | None) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(drop_all_tables)  # whatever an interrupted run left in a file
+    if image_dir is not None:
+        await schema_image.copy_sqlite_image(engine, url, image_dir)
+        return
+    async with engine.begin() as connection:
+        await connection.run_sync(schema_image.migrate)

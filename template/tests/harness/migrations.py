@@ -2,10 +2,13 @@
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, inspect, select, table
+
+from tests.harness.database import drop_all_tables
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
@@ -22,6 +25,32 @@ def upgrade_to_head(connection: Connection) -> None:
 
 def downgrade_to_base(connection: Connection) -> None:
     command.downgrade(alembic_config(connection), "base")
+
+
+def migrate_from_scratch(connection: Connection) -> None:
+    """Drop every table and run every migration: the schema exactly as the migrations build it
+    now, whatever the test database was copied from (tests/harness/schema_image.py)."""
+    drop_all_tables(connection)
+    upgrade_to_head(connection)
+
+
+def schema_of(connection: Connection) -> dict[str, Any]:
+    """Each table's columns, keys, indexes and row count, as the database reports them."""
+    inspector = inspect(connection)
+    return {
+        name: {
+            "columns": [
+                (column["name"], str(column["type"]), column["nullable"], column.get("default"))
+                for column in inspector.get_columns(name)
+            ],
+            "primary key": inspector.get_pk_constraint(name),
+            "foreign keys": sorted(map(str, inspector.get_foreign_keys(name))),
+            "unique": sorted(map(str, inspector.get_unique_constraints(name))),
+            "indexes": sorted(map(str, inspector.get_indexes(name))),
+            "rows": connection.scalar(select(func.count()).select_from(table(name))),
+        }
+        for name in inspector.get_table_names()
+    }
 
 
 def check_models_match_migrations(connection: Connection) -> None:

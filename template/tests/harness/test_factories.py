@@ -2,6 +2,7 @@
 visible to the app at once, never ending the transaction, gone after the test. Shown with a
 row of alembic_version, the one table every migrated test database has."""
 
+import random
 from uuid import uuid4
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tests.harness.factories import Factory
+from tests.harness.fixtures import run_seed, seed_number
 
 PROBE_PREFIX = "factory-probe-"
 
@@ -59,3 +61,19 @@ async def test_factory_rows_live_in_the_tests_transaction(
 async def test_a_factory_outside_a_database_test_says_what_to_ask_for() -> None:
     with pytest.raises(LookupError, match="ask for async_session or async_client"):
         await AlembicVersionFactory.create_async()
+
+
+def test_every_test_starts_from_the_runs_seed(pytestconfig: pytest.Config) -> None:
+    """`random` and the factories are seeded with the run's seed before each test, so that
+    `--random-order-seed=<seed>` gives a failing test the same data again."""
+    seed = run_seed(pytestconfig)
+    assert seed is not None, "pytest-random-order shuffles every run (pytest.ini)"
+
+    def draw() -> tuple[float, float, str]:
+        factory = AlembicVersionFactory
+        return random.random(), factory.__random__.random(), factory.__faker__.name()  # noqa: S311
+
+    drawn = draw()
+    random.seed(seed)
+    Factory.seed_random(seed_number(seed))
+    assert draw() == drawn

@@ -24,7 +24,7 @@ async def probes(session: AsyncSession) -> list[str]:
     return list(rows)
 
 
-# Two identical tests: in whatever order they run (pytest-randomly shuffles them), the second
+# Two identical tests: in whatever order they run (pytest.ini shuffles them), the second
 # one follows a test that committed the probe through the app's own request code, and must see
 # none of it. No session of the test's own writes it: one would roll back its savepoint at
 # teardown and undo the row by itself, which would hide a harness that commits the test's
