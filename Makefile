@@ -28,10 +28,10 @@ lint: $(UV)  ## ruff on the repository and the template's plain files, mypy on t
 	$(RUN) mypy
 
 test: $(UV)  ## the whole meta-suite, as CI runs it (PostgreSQL tests need `make pg` first)
-	$(RUN) pytest -n auto
+	$(RUN) pytest -n auto --dist worksteal
 
 test-fast: $(UV)  ## everything but fresh installs, live-server runs, fuzzing and update chains
-	$(RUN) pytest -n auto -m "not ($(SLOW))"
+	$(RUN) pytest -n auto --dist worksteal -m "not ($(SLOW))"
 
 docs: $(UV)  ## the documentation site, strictly (a broken link fails)
 	NO_MKDOCS_2_WARNING=1 $(RUN) --group docs mkdocs build --strict --quiet

@@ -14,7 +14,7 @@ from tests.support.rendering import (
     Outcome,
     postgres_test_env,
     project_env,
-    run_in,
+    run_project_pytest,
 )
 from tests.support.servers import fetch_column
 
@@ -27,8 +27,7 @@ CONTENT_HASHING = ('        digest.update(path.read_bytes() + b"\\0")\n', "")
 
 
 def run_copy_check(project: Path, env: dict[str, str]) -> Outcome:
-    # Not run_project_pytest: pytest's cache stays on, as in a project, to keep the SQLite image.
-    return run_in(project, "pytest", "-q", IN_FILE_ORDER, COPY_CHECK, env=env)
+    return run_project_pytest(project, IN_FILE_ORDER, COPY_CHECK, env=env)
 
 
 def sqlite_images(project: Path) -> list[str]:

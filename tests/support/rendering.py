@@ -120,7 +120,9 @@ def run_snippet(
 
 
 def run_project_pytest(project: Path, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
-    return run_in(project, "pytest", "-q", "-p", "no:cacheprovider", *args, env=env)
+    # pytest's cache stays on, as in a project: the first SQLite run in a rendered project
+    # builds the migrated schema's image there, and later runs, and copies, reuse it.
+    return run_in(project, "pytest", "-q", *args, env=env)
 
 
 def summary_counts(output: str) -> dict[str, int]:

@@ -4,6 +4,8 @@ Every test works on its own throwaway git repository of the template, where vers
 generate from an older one, commit, make the owner's changes, commit, update to a newer one.
 """
 
+import hashlib
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -119,11 +121,45 @@ def recorded_version(project: Path) -> str:
     return commit
 
 
-def assert_project_checks_pass(project: Path) -> None:
+# What the checks never read: git's and the tools' own folders, and the answers file (which
+# names each test's own template repository).
+NOT_CHECKED = {".git", ".pytest_cache", ".mypy_cache", ".ruff_cache", "__pycache__", "htmlcov"}
+ANSWERS_FILE = ".copier-answers.yml"
+
+
+@pytest.fixture(scope="session")
+def checked_trees(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this run records the project trees whose checks passed, shared by the xdist
+    workers: updates from several releases often merge into the very same files."""
+    root = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        root = root.parent  # the run's folder, above each worker's own
+    folder = root / "checked-trees"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def tree_digest(project: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(project.rglob("*")):
+        relative = path.relative_to(project)
+        if not path.is_file() or NOT_CHECKED & set(relative.parts) or path.name == ANSWERS_FILE:
+            continue
+        digest.update(relative.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def assert_project_checks_pass(project: Path, checked_trees: Path) -> None:
+    """The suite, ruff and mypy pass; once per run for each distinct tree of files, since they
+    judge the files alone."""
+    checked = checked_trees / tree_digest(project)
+    if checked.exists():
+        return
     assert_suite_passed(run_project_pytest(project, IN_FILE_ORDER))
     for command in (("ruff", "check", "."), ("ruff", "format", "--check", "."), ("mypy",)):
         outcome = run_in(project, *command)
         assert outcome.returncode == 0, outcome
+    checked.touch()
 
 
 def dev_tools(project: Path) -> set[str]:
@@ -138,7 +174,7 @@ def report_update_time(version_from: str, version_to: str, seconds: float) -> No
 
 @pytest.mark.update_chain
 def test_owner_changes_merge_cleanly_with_a_harness_change(
-    template: TemplateRepository, tmp_path: Path
+    template: TemplateRepository, tmp_path: Path, checked_trees: Path
 ) -> None:
     older = release_working_tree(template, "1.0.0")
     newer = release_harness_change(template, "1.1.0")
@@ -153,7 +189,7 @@ def test_owner_changes_merge_cleanly_with_a_harness_change(
     newer_render = render_version(template, newer, tmp_path / "newer", DEFAULT_ANSWERS)
     assert template_files(project, "tests/harness") == template_files(newer_render, "tests/harness")
     assert missing_edits(project, OWNER_EDITS + EDITS_SINCE_1_0) == []
-    assert_project_checks_pass(project)
+    assert_project_checks_pass(project, checked_trees)
     contract = run_project_pytest(project, "tests/harness/test_harness_contract.py")
     assert summary_counts(contract.output) == {"passed": 2}, contract
 
@@ -195,7 +231,11 @@ def test_conflicting_owner_edit_is_reported_and_kept(
 @pytest.mark.update_chain
 @pytest.mark.parametrize("version", OLDEST_FIRST)
 def test_update_from_a_release_to_the_current_tree(
-    version: str, template: TemplateRepository, tmp_path: Path, default_project: Path
+    version: str,
+    template: TemplateRepository,
+    tmp_path: Path,
+    default_project: Path,
+    checked_trees: Path,
 ) -> None:
     template.replace_with_commit(RELEASES[version])
     template.release(version, f"Release {version}")
@@ -227,7 +267,7 @@ def test_update_from_a_release_to_the_current_tree(
     )
     assert dev_tools(default_project) <= dev_tools(project)
     assert missing_edits(project, OWNER_EDITS + EDITS_SINCE_1_0) == []
-    assert_project_checks_pass(project)
+    assert_project_checks_pass(project, checked_trees)
 
 
 def test_every_release_is_in_the_changelog() -> None:
