@@ -21,7 +21,8 @@ difference between the models and the migrations.
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -189,29 +190,30 @@ async def postgresql_template(configured: URL) -> str:
     """The name of the migrated template database for `configured`'s test databases, built on
     its server first when missing (older templates of it are dropped then)."""
     name = template_name(configured, migrations_fingerprint())
-    async with maintenance_connection(configured) as connection:
-        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": TEMPLATE_LOCK})
-        try:
-            exists = await connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            )
-            if not exists:
-                await _drop_templates(connection, configured)
-                await _build_template(connection, configured, name)
-        finally:
-            await connection.execute(
-                text("SELECT pg_advisory_unlock(:key)"), {"key": TEMPLATE_LOCK}
-            )
+    async with _templates_locked(configured) as connection:
+        exists = await connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            await _drop_templates(connection, configured)
+            await _build_template(connection, configured, name)
     return name
 
 
 async def drop_postgresql_templates(configured: URL) -> None:
     """Drop every template of `configured`'s test databases: the next test database builds a
     new one (`pytest --cache-clear`)."""
+    async with _templates_locked(configured) as connection:
+        await _drop_templates(connection, configured)
+
+
+@asynccontextmanager
+async def _templates_locked(configured: URL) -> AsyncIterator[AsyncConnection]:
+    """A maintenance connection of `configured`'s server, holding the templates' lock."""
     async with maintenance_connection(configured) as connection:
         await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": TEMPLATE_LOCK})
         try:
-            await _drop_templates(connection, configured)
+            yield connection
         finally:
             await connection.execute(
                 text("SELECT pg_advisory_unlock(:key)"), {"key": TEMPLATE_LOCK}
@@ -220,7 +222,9 @@ async def drop_postgresql_templates(configured: URL) -> None:
 
 async def _drop_templates(connection: AsyncConnection, configured: URL) -> None:
     """Drop the templates for `configured`, whatever their fingerprint, and any left half-built."""
-    quote = connection.dialect.identifier_preparer.quote
+    # Imported here: the database helpers live with the guard, which imports this module.
+    from tests.harness.database import drop_database  # noqa: PLC0415
+
     found = await connection.scalars(
         text(
             "SELECT datname FROM pg_database "
@@ -229,22 +233,24 @@ async def _drop_templates(connection: AsyncConnection, configured: URL) -> None:
         {"prefix": template_prefix(configured)},
     )
     for database in found.all():
-        await connection.execute(text(f"DROP DATABASE IF EXISTS {quote(database)} WITH (FORCE)"))
+        await drop_database(configured.set(database=database))
 
 
 async def _build_template(connection: AsyncConnection, configured: URL, name: str) -> None:
-    # Imported here: the test engine factory lives with the guard, which imports this module.
-    from tests.harness.database import create_test_engine  # noqa: PLC0415
+    # Imported here: the database helpers live with the guard, which imports this module.
+    from tests.harness.database import create_database, create_test_engine  # noqa: PLC0415
 
-    quote = connection.dialect.identifier_preparer.quote
     # Built under a name of its own and renamed when complete: a run interrupted while
     # migrating leaves no template that looks finished.
-    building = name.removesuffix("_test") + BUILDING_SUFFIX
-    await connection.execute(text(f"CREATE DATABASE {quote(building)}"))
-    engine = create_test_engine(configured.set(database=building))
+    building = configured.set(database=name.removesuffix("_test") + BUILDING_SUFFIX)
+    await create_database(building, replace=True)
+    engine = create_test_engine(building)
     try:
         async with engine.begin() as migrating:
             await migrating.run_sync(migrate)
     finally:
         await engine.dispose()
-    await connection.execute(text(f"ALTER DATABASE {quote(building)} RENAME TO {quote(name)}"))
+    quote = connection.dialect.identifier_preparer.quote
+    await connection.execute(
+        text(f"ALTER DATABASE {quote(building.database or '')} RENAME TO {quote(name)}")
+    )
