@@ -8,6 +8,14 @@ UV := $(UV_VENV)/bin/uv
 RUN := $(UV) run --locked
 # The four slow kinds of meta-test (pyproject.toml's markers), left out by test-fast.
 SLOW := fresh_env or live_server or fuzz or update_chain
+# Requests per operation and mode of a rendered project's schema test in test-fast, against its
+# default 25: the runs that prove what that test finds (mutations, fuzzing) keep the 25.
+FAST_SCHEMA_EXAMPLES := 5
+# Bytecode for this repository's and every rendered project's Python processes, written once
+# outside the checkout: where PYTHONDONTWRITEBYTECODE is set (these machines set it), each of
+# the meta-suite's hundreds of processes would compile its imports from source again.
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX ?= $(or $(TMPDIR),/tmp)/meta-pycache
 
 .DEFAULT_GOAL := help
 .PHONY: help setup lint test test-fast docs bench pg pg-stop gen domain
@@ -31,7 +39,7 @@ test: $(UV)  ## the whole meta-suite, as CI runs it (PostgreSQL tests need `make
 	$(RUN) pytest -n auto --dist worksteal
 
 test-fast: $(UV)  ## everything but fresh installs, live-server runs, fuzzing and update chains
-	$(RUN) pytest -n auto --dist worksteal -m "not ($(SLOW))"
+	SCHEMA_EXAMPLES=$(FAST_SCHEMA_EXAMPLES) $(RUN) pytest -n auto --dist worksteal -m "not ($(SLOW))"
 
 docs: $(UV)  ## the documentation site, strictly (a broken link fails)
 	NO_MKDOCS_2_WARNING=1 $(RUN) --group docs mkdocs build --strict --quiet

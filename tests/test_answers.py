@@ -37,7 +37,8 @@ LONG_NAME = "Northwind Traders Regional Inventory Forecasting and Replenishment 
 def test_slug_derived_from_the_name(
     project_name: str, slug: str, template_dir: Path, tmp_path: Path
 ) -> None:
-    project = render(template_dir, tmp_path / "project", {"project_name": project_name})
+    answers = {"project_name": project_name}
+    project = render(template_dir, tmp_path / "project", answers, only=["pyproject.toml"])
 
     recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert recorded["project_slug"] == slug

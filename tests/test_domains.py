@@ -3,6 +3,7 @@ of its own after the printed steps, on both databases; bad names and specs are r
 their rule and write nothing; a generated domain updates like a project."""
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -57,12 +58,18 @@ def printed_steps(project: Path, domain: str, env: dict[str, str]) -> None:
     commit_all(project, f"Add the {domain} domain")
 
 
-@pytest.fixture
-def committed_project(template_dir: Path, tmp_path: Path) -> Path:
-    project = render(template_dir, tmp_path / "shop", DEFAULT_ANSWERS)
+@pytest.fixture(scope="session")
+def generated_and_committed(template_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = render(template_dir, tmp_path_factory.mktemp("committed") / "shop", DEFAULT_ANSWERS)
     git(project, "init", "--quiet")
     commit_all(project, "Generated")
     return project
+
+
+@pytest.fixture
+def committed_project(generated_and_committed: Path, tmp_path: Path) -> Path:
+    """A project as generated, committed: a copy of one per session, git history included."""
+    return shutil.copytree(generated_and_committed, tmp_path / "shop", symlinks=True)
 
 
 @pytest.mark.parametrize(

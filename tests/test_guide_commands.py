@@ -1,6 +1,7 @@
 """The whole suite (in parallel) and the guide's commands pass while the app's own database
 refuses every connection and the owner's startup code queries the database through the app's
-engine and through its settings: under the harness, both are the test database.
+engine and through its settings: under the harness, both are the test database. On PostgreSQL,
+each worker's database is its own and is dropped after the run.
 
 The guide's commands differ in what they select, not in what they need: all of them run on the
 default variant, the coverage one (the one that needs a plugin) on both."""
@@ -9,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 from tests.support.edits import Edit
 from tests.support.rendering import (
@@ -17,6 +19,7 @@ from tests.support.rendering import (
     project_env,
     run_project_pytest,
 )
+from tests.support.servers import database_names
 
 # From the guide (../shared/seed/async-integration-testing-guide.md), "Running the tests".
 GUIDE_COMMANDS = (
@@ -52,16 +55,19 @@ def test_the_guides_commands_pass_with_the_apps_database_out_of_reach(
     rendered: Path = request.getfixturevalue(f"{variant}_project")
     project = shutil.copytree(rendered, tmp_path / "service")
     STARTUP_QUERIES.apply(project)
-    env = (
-        project_env()
-        if variant == "default"
-        else postgres_test_env(request.getfixturevalue("postgres_server"))
-    )
+    server = request.getfixturevalue("postgres_server") if variant == "postgresql" else ""
+    env = postgres_test_env(server) if server else project_env()
     env["DATABASE_URL"] = REFUSING_DATABASE_URLS[variant]
 
     whole_suite = run_project_pytest(project, "-v", "-n", "2", env=env)
     assert_suite_passed(whole_suite)
     assert "created: 2/2 workers" in whole_suite.output, whole_suite
+    if server:
+        # Workers use databases of their own, not the configured one, and drop them after use.
+        base = str(make_url(env["TEST_DATABASE_URL"]).database)
+        names = database_names(server)
+        assert base not in names
+        assert not [name for name in names if name.startswith(base.removesuffix("_test") + "_gw")]
     for arguments in GUIDE_COMMANDS if variant == "default" else GUIDE_COMMANDS[-1:]:
         assert_suite_passed(run_project_pytest(project, *arguments, env=env))
     assert (project / "htmlcov" / "index.html").is_file()

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.rendering import IN_FILE_ORDER, REPO_ROOT, run_project_pytest
+from tests.support.rendering import (
+    IN_FILE_ORDER,
+    REPO_ROOT,
+    collected_count,
+    project_env,
+    run_project_pytest,
+    with_all_schema_examples,
+)
 
 SCHEMA_TEST = "tests/integration/test_api_schema.py"
 # 10 schemathesis tests (5 user operations x valid and invalid requests, plus /health): at
@@ -32,10 +39,35 @@ def fuzz_figures(project: Path, report: Path, env: dict[str, str]) -> tuple[int,
 def test_schemathesis_finds_no_server_error(
     project: Path, tmp_path: Path, suite_env: dict[str, str]
 ) -> None:
-    requests, server_errors = fuzz_figures(project, tmp_path / "report.xml", suite_env)
+    env = with_all_schema_examples(suite_env)
+
+    requests, server_errors = fuzz_figures(project, tmp_path / "report.xml", env)
 
     assert requests >= MIN_GENERATED_REQUESTS
     assert server_errors == 0
+
+
+def test_schema_examples_sets_the_requests_of_each_schema_test(
+    default_project: Path, tmp_path: Path
+) -> None:
+    env = project_env(SCHEMA_EXAMPLES="1")
+    cases = collected_count(default_project, SCHEMA_TEST)
+
+    requests, server_errors = fuzz_figures(default_project, tmp_path / "report.xml", env)
+
+    assert (requests, server_errors) == (cases, 0)
+
+
+@pytest.mark.parametrize("examples", ["0", "five"])
+def test_schema_examples_other_than_a_count_stop_the_run_naming_the_rule(
+    default_project: Path, examples: str
+) -> None:
+    env = project_env(SCHEMA_EXAMPLES=examples)
+
+    outcome = run_project_pytest(default_project, SCHEMA_TEST, env=env)
+
+    assert outcome.returncode != 0, outcome
+    assert f"SCHEMA_EXAMPLES must be a whole number from 1 up, not '{examples}'" in outcome.output
 
 
 def test_the_project_lints_with_the_repositorys_rules_and_strict_mypy(project: Path) -> None:

@@ -20,6 +20,7 @@ from tests.support.rendering import (
     Outcome,
     project_env,
     run_project_pytest,
+    with_all_schema_examples,
 )
 
 SCHEMA_TESTS = "integration/test_api_schema.py"
@@ -219,6 +220,14 @@ MUTATIONS = [
         named="This test left app.dependency_overrides changed: "
         "test_override_dependency_lasts_for_the_test.<locals>.no_database",
     ),
+    # Garbage collection, off while the app and the tests are imported, is on for the tests.
+    Mutation(
+        "garbage-collection-left-off",
+        "tests/harness/fixtures.py",
+        "        gc.enable()\n",
+        "        pass  # mutation: garbage collection stays off\n",
+        "harness/test_collection.py::test_garbage_collection_is_on_while_tests_run",
+    ),
 ]
 
 
@@ -254,7 +263,7 @@ def run_proof_module(mutant: Path, proof: str, test_database_url: str = "") -> O
     """Run the module of `proof` in the mutant, failures and errors listed. The module is
     enough: the whole suite runs unmutated in tests/test_render.py."""
     module = f"tests/{proof.split('::', maxsplit=1)[0]}"
-    env = project_env(TEST_DATABASE_URL=test_database_url)
+    env = with_all_schema_examples(project_env(TEST_DATABASE_URL=test_database_url))
     return run_project_pytest(mutant, module, IN_FILE_ORDER, "-rfE", env=env)
 
 

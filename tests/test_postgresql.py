@@ -67,23 +67,8 @@ def default_database_url(project: Path) -> str:
     return completed.stdout.strip()
 
 
-# Serially, the suite passes on PostgreSQL in test_the_test_database_is_named_after_database_url.
-def test_postgresql_variant_passes_its_suite_with_two_workers(
-    postgresql_project: Path, postgres_server: str
-) -> None:
-    env = postgres_test_env(postgres_server)
-
-    outcome = run_project_pytest(postgresql_project, IN_FILE_ORDER, "-n", "2", env=env)
-
-    assert_suite_passed(outcome)
-    base = str(make_url(env["TEST_DATABASE_URL"]).database)
-    names = database_names(postgres_server)
-    # Workers use databases of their own, not the configured one, and drop them after use.
-    assert base not in names
-    worker_prefix = base.removesuffix("_test") + "_gw"
-    assert not [name for name in names if name.startswith(worker_prefix)]
-
-
+# The postgresql variant's suite passes with two workers in tests/test_guide_commands.py, and
+# serially in test_the_test_database_is_named_after_database_url.
 def test_sqlite_variant_passes_its_suite_on_postgresql(
     default_project: Path, postgres_server: str
 ) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,8 +52,20 @@ def snapshot_working_tree(dst: Path, *, dirs_exist_ok: bool = False) -> Path:
     return dst
 
 
-def render(template: Path, dst: Path, answers: Mapping[str, Any]) -> Path:
-    run_copy(str(template), str(dst), data=dict(answers), defaults=True, quiet=True, unsafe=False)
+def render(
+    template: Path, dst: Path, answers: Mapping[str, Any], *, only: Sequence[str] = ()
+) -> Path:
+    """Render a project; with `only`, just those files (paths as rendered) and the answers."""
+    exclude = ["*", "!.copier-answers.yml", *(f"!{path}" for path in only)] if only else []
+    run_copy(
+        str(template),
+        str(dst),
+        data=dict(answers),
+        defaults=True,
+        quiet=True,
+        unsafe=False,
+        exclude=exclude,
+    )
     return dst
 
 
@@ -79,6 +91,15 @@ def project_env(**overrides: str) -> dict[str, str]:
     env["MYPY_CACHE_DIR"] = str(Path(tempfile.gettempdir()) / f"meta-mypy-cache-{worker}")
     env.update(overrides)
     return env
+
+
+def with_all_schema_examples(env: dict[str, str]) -> dict[str, str]:
+    """`env` without SCHEMA_EXAMPLES: the schema test sends the project's own count of requests.
+
+    `make test-fast` lowers the count for the runs that prove something else (an order, the
+    workers, a database); the runs that prove what the schema test finds do not inherit it.
+    """
+    return {key: value for key, value in env.items() if key != "SCHEMA_EXAMPLES"}
 
 
 @dataclass

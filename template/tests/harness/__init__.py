@@ -6,6 +6,16 @@ Loading it first checks that the project still has what the harness needs
 Settings the app refuses (src/config.py, from the environment or .env) stop it with one line too.
 """
 
+import gc
+import sys
+
+# Under pytest, garbage collection is off until the tests are collected (fixtures.py's
+# pytest_collection turns it back on): importing the app, its libraries and the test modules
+# makes hundreds of thousands of objects and no garbage, and the collector's passes over them
+# would be a tenth of a one-test run.
+if "pytest" in sys.modules:
+    gc.disable()
+
 import pytest
 from pydantic import ValidationError
 

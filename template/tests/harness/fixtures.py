@@ -16,7 +16,7 @@ import random
 import socket
 import sys
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -101,12 +101,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[THROWAWAY_SERVER]
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Leave what is loaded by now (pytest, the app, the collected tests) out of garbage
-    collection: none of it is garbage, and every full collection would walk all of it again,
-    pytest's own at the end of the run included. That is a fifth to a third of a second of a
-    one-test run. What the tests make is collected as usual."""
-    gc.freeze()
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, object, object]:
+    """Once the tests are collected (or failed to be; or, in `-n`'s controller, which collects
+    nothing, at once), turn garbage collection back on (tests/harness/__init__.py turned it off)
+    and leave what is loaded by now (pytest, the app, the collected tests) out of it: none of it
+    is garbage, and every full collection would walk all of it again, pytest's own at the end of
+    the run included. That is a fifth to a third of a second of a one-test run. What the tests
+    make is collected as usual."""
+    try:
+        return (yield)
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ response must conform to the schema: no 5xx, documented status codes and bodies,
 rejected, valid input accepted.
 """
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,16 @@ from schemathesis import Case, CheckFunction, GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from src.main import app
+
+
+def examples_per_case() -> int:
+    """SCHEMA_EXAMPLES, or 25: requests per operation and mode. Fewer make a quicker edit-test
+    loop (`SCHEMA_EXAMPLES=5 uv run pytest`); CI keeps the default, or asks for more."""
+    value = os.environ.get("SCHEMA_EXAMPLES", "25")
+    if not value.isdecimal() or int(value) < 1:
+        raise ValueError(f"SCHEMA_EXAMPLES must be a whole number from 1 up, not {value!r}")
+    return int(value)
+
 
 OPENAPI = app.openapi()
 schema = schemathesis.openapi.from_dict(OPENAPI)
@@ -45,7 +56,7 @@ def statuses(request: pytest.FixtureRequest) -> Iterator[Counter[int]]:
 
 @pytest.mark.parametrize(("label", "mode"), CASES)
 @settings(
-    max_examples=25,
+    max_examples=examples_per_case(),
     derandomize=True,  # the same requests on every run: a red CI build can be reproduced
     database=None,
     deadline=None,
