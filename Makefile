@@ -10,7 +10,7 @@ RUN := $(UV) run --locked
 SLOW := fresh_env or live_server or fuzz or update_chain
 # Requests per operation and mode of a rendered project's schema test in test-fast, against its
 # default 25: the runs that prove what that test finds (mutations, fuzzing) keep the 25.
-FAST_SCHEMA_EXAMPLES := 5
+FAST_SCHEMA_EXAMPLES := 2
 # Bytecode for this repository's and every rendered project's Python processes, written once
 # outside the checkout: where PYTHONDONTWRITEBYTECODE is set (these machines set it), each of
 # the meta-suite's hundreds of processes would compile its imports from source again.
