@@ -53,14 +53,21 @@ def snapshot_working_tree(dst: Path, *, dirs_exist_ok: bool = False) -> Path:
 
 
 def render(
-    template: Path, dst: Path, answers: Mapping[str, Any], *, only: Sequence[str] = ()
+    template: Path,
+    dst: Path,
+    answers: Mapping[str, Any],
+    *,
+    only: Sequence[str] = (),
+    vcs_ref: str | None = None,
 ) -> Path:
-    """Render a project; with `only`, just those files (paths as rendered) and the answers."""
+    """Render a project (of the template's version `vcs_ref`, in a git repository); with
+    `only`, just those files (paths as rendered) and the answers."""
     exclude = ["*", "!.copier-answers.yml", *(f"!{path}" for path in only)] if only else []
     run_copy(
         str(template),
         str(dst),
         data=dict(answers),
+        vcs_ref=vcs_ref,
         defaults=True,
         quiet=True,
         unsafe=False,

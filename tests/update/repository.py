@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from copier import run_copy, run_update
+from copier import run_update
 
-from tests.support.rendering import REPO_ROOT, snapshot_working_tree
+from tests.support.rendering import REPO_ROOT, render, snapshot_working_tree
 
 # Commits made here must not depend on the machine's git configuration.
 GIT_CONFIG = (
@@ -87,16 +87,7 @@ class TemplateRepository:
 def render_version(
     template: TemplateRepository, version: str, destination: Path, answers: Mapping[str, Any]
 ) -> Path:
-    run_copy(
-        str(template.path),
-        str(destination),
-        data=dict(answers),
-        vcs_ref=version,
-        defaults=True,
-        quiet=True,
-        unsafe=False,
-    )
-    return destination
+    return render(template.path, destination, answers, vcs_ref=version)
 
 
 def generate(
