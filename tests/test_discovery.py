@@ -11,6 +11,7 @@ from tests.support.rendering import (
     project_env,
     run_in,
     run_project_pytest,
+    with_few_schema_examples,
 )
 from tests.update.owner import NOTE_FIXTURE, OWNER_SERVICE
 
@@ -52,7 +53,9 @@ def test_a_dropped_in_domain_is_served_migrated_and_tested(
 ) -> None:
     project = shutil.copytree(default_project, tmp_path / "service")
     drop_in_notes(project)
-    env = project_env(DATABASE_URL=f"sqlite+inline:///{tmp_path / 'app.db'}")
+    env = with_few_schema_examples(
+        project_env(DATABASE_URL=f"sqlite+inline:///{tmp_path / 'app.db'}")
+    )
 
     for command in (("upgrade", "head"), ("revision", "--autogenerate", "-m", "create notes")):
         outcome = run_in(project, "alembic", *command, env=env)

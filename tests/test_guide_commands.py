@@ -18,6 +18,7 @@ from tests.support.rendering import (
     postgres_test_env,
     project_env,
     run_project_pytest,
+    with_few_schema_examples,
 )
 from tests.support.servers import database_names
 
@@ -56,7 +57,7 @@ def test_the_guides_commands_pass_with_the_apps_database_out_of_reach(
     project = shutil.copytree(rendered, tmp_path / "service")
     STARTUP_QUERIES.apply(project)
     server = request.getfixturevalue("postgres_server") if variant == "postgresql" else ""
-    env = postgres_test_env(server) if server else project_env()
+    env = with_few_schema_examples(postgres_test_env(server) if server else project_env())
     env["DATABASE_URL"] = REFUSING_DATABASE_URLS[variant]
 
     whole_suite = run_project_pytest(project, "-v", "-n", "2", env=env)

@@ -12,6 +12,7 @@ from tests.support.rendering import (
     project_env,
     run_project_pytest,
     run_snippet,
+    with_few_schema_examples,
 )
 
 PRINT_TEST_DRIVER = (
@@ -36,7 +37,7 @@ def test_test_database_url_chooses_the_driver(
 # On the test driver, the suite's parallel run is tests/test_guide_commands.py's (with the app's
 # own database out of reach); here it runs on aiosqlite.
 def test_generated_suite_passes_in_parallel_on_aiosqlite(default_project: Path) -> None:
-    env = project_env(TEST_DATABASE_URL=AIOSQLITE_URL)
+    env = with_few_schema_examples(project_env(TEST_DATABASE_URL=AIOSQLITE_URL))
 
     outcome = run_project_pytest(default_project, "-v", "-n", "2", env=env)
 

@@ -21,6 +21,7 @@ from tests.support.rendering import (
     project_env,
     run_project_pytest,
     with_all_schema_examples,
+    with_few_schema_examples,
 )
 
 SCHEMA_TESTS = "integration/test_api_schema.py"
@@ -275,7 +276,9 @@ def test_a_leftover_conflict_fails_the_suite(default_project: Path, tmp_path: Pa
     readme.write_text(readme.read_text(encoding="utf-8") + conflict, encoding="utf-8")
     (project / "src" / "main.py.rej").write_text("@@ -1 +1 @@\n-old\n+new\n", encoding="utf-8")
 
-    outcome = run_project_pytest(project, IN_FILE_ORDER, "-rfE")
+    outcome = run_project_pytest(
+        project, IN_FILE_ORDER, "-rfE", env=with_few_schema_examples(project_env())
+    )
 
     assert outcome.returncode == 1, outcome
     failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", outcome.output, re.MULTILINE)

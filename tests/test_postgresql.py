@@ -23,6 +23,7 @@ from tests.support.rendering import (
     run_project_pytest,
     run_snippet,
     summary_counts,
+    with_few_schema_examples,
 )
 from tests.support.servers import database_names, execute, fetch_column, free_port, is_listening
 
@@ -72,7 +73,7 @@ def default_database_url(project: Path) -> str:
 def test_sqlite_variant_passes_its_suite_on_postgresql(
     default_project: Path, postgres_server: str
 ) -> None:
-    env = postgres_test_env(postgres_server)
+    env = with_few_schema_examples(postgres_test_env(postgres_server))
 
     outcome = run_project_pytest(default_project, IN_FILE_ORDER, "-n", "2", env=env)
 
@@ -179,7 +180,7 @@ def test_the_harness_starts_a_throwaway_server_where_none_runs(
     app_url = f"postgresql+asyncpg://postgres:postgres@127.0.0.1:{port}/acme_orders"
     private_tmp = tmp_path / "private-tmp"
     private_tmp.mkdir(mode=0o700)
-    env = harness_env(DATABASE_URL=app_url, TMPDIR=str(private_tmp))
+    env = with_few_schema_examples(harness_env(DATABASE_URL=app_url, TMPDIR=str(private_tmp)))
 
     outcome = run_project_pytest(postgresql_project, IN_FILE_ORDER, *selection, env=env)
 
@@ -200,7 +201,9 @@ def test_the_test_database_is_named_after_database_url(
     app_url = make_url(postgres_server).set(drivername="postgresql+asyncpg", database=name)
     # The app's database exists, so that a connection to it would succeed and be counted.
     execute(postgres_server, f'CREATE DATABASE "{name}"')
-    env = harness_env(DATABASE_URL=app_url.render_as_string(hide_password=False))
+    env = with_few_schema_examples(
+        harness_env(DATABASE_URL=app_url.render_as_string(hide_password=False))
+    )
     try:
         outcome = run_project_pytest(postgresql_project, IN_FILE_ORDER, env=env)
 

@@ -13,9 +13,11 @@ from tests.support.rendering import (
     asked_questions,
     assert_suite_passed,
     collected_count,
+    project_env,
     render,
     run_in,
     run_project_pytest,
+    with_few_schema_examples,
 )
 
 TEXT_SUFFIXES = {".py", ".toml", ".ini", ".md", ".yml", ".yaml", ".txt", ".cfg", ".example", ""}
@@ -29,7 +31,12 @@ TOOL_CACHES = {".mypy_cache", ".ruff_cache", ".pytest_cache", "__pycache__"}
 def test_generated_suite_passes_in_random_order(custom_project: Path) -> None:
     seed = 1
     # "-v" offsets the helper's "-q": the header names the seed.
-    outcome = run_project_pytest(custom_project, "-v", f"--random-order-seed={seed}")
+    outcome = run_project_pytest(
+        custom_project,
+        "-v",
+        f"--random-order-seed={seed}",
+        env=with_few_schema_examples(project_env()),
+    )
 
     assert_suite_passed(outcome)
     assert f"Using --random-order-seed={seed}" in outcome.output, outcome
