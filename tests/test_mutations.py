@@ -150,6 +150,13 @@ MUTATIONS = [
         "harness/test_text.py::test_every_format_character_is_refused_anywhere",
     ),
     Mutation(
+        "shared-ids-read-as-python-reads-integers",
+        "src/api_types.py",
+        'not re.fullmatch(r"-?[0-9]+", value)',
+        'not re.fullmatch(r"\\s*[-+]?[\\d_]+\\s*", value)',
+        "harness/test_api_types.py::test_an_id_written_otherwise_or_out_of_range_is_refused",
+    ),
+    Mutation(
         "ids-beyond-64-bit-reach-the-database",
         "src/users/router.py",
         "Path(ge=1, le=MAX_BIGINT)",
