@@ -3,6 +3,7 @@
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -20,18 +21,26 @@ SCHEMA_TEST = "tests/integration/test_api_schema.py"
 MIN_GENERATED_REQUESTS = 200
 
 
-def fuzz_figures(project: Path, report: Path, env: dict[str, str]) -> tuple[int, int]:
-    """Run the schemathesis test; return (requests sent, 5xx responses) from its JUnit report."""
+class FuzzFigures(NamedTuple):
+    tests: int
+    requests: int
+    server_errors: int
+
+
+def fuzz_figures(project: Path, report: Path, env: dict[str, str]) -> FuzzFigures:
+    """Run the schemathesis test; its tests, requests sent and 5xx responses, from its JUnit
+    report."""
     outcome = run_project_pytest(
         project, SCHEMA_TEST, f"--junitxml={report}", IN_FILE_ORDER, env=env
     )
     assert outcome.returncode == 0, outcome
+    junit = ET.parse(report)  # noqa: S314 (our own report)
     totals = {"requests": 0, "server_errors": 0}
-    for prop in ET.parse(report).iter("property"):  # noqa: S314 (our own report)
+    for prop in junit.iter("property"):
         name = prop.get("name", "")
         if name in totals:
             totals[name] += int(prop.get("value", "0"))
-    return totals["requests"], totals["server_errors"]
+    return FuzzFigures(len(list(junit.iter("testcase"))), **totals)
 
 
 @pytest.mark.fuzz
@@ -40,24 +49,21 @@ def test_schemathesis_finds_no_server_error(
 ) -> None:
     env = with_all_schema_examples(suite_env)
 
-    requests, server_errors = fuzz_figures(project, tmp_path / "report.xml", env)
+    figures = fuzz_figures(project, tmp_path / "report.xml", env)
 
-    assert requests >= MIN_GENERATED_REQUESTS
-    assert server_errors == 0
+    assert figures.requests >= MIN_GENERATED_REQUESTS
+    assert figures.server_errors == 0
 
 
 def test_schema_examples_sets_the_requests_of_each_schema_test(
     default_project: Path, tmp_path: Path
 ) -> None:
-    report = tmp_path / "report.xml"
+    env = project_env(SCHEMA_EXAMPLES="1")
 
-    requests, server_errors = fuzz_figures(
-        default_project, report, project_env(SCHEMA_EXAMPLES="1")
-    )
+    figures = fuzz_figures(default_project, tmp_path / "report.xml", env)
 
-    cases = len(list(ET.parse(report).iter("testcase")))  # noqa: S314 (our own report)
-    assert cases >= 10
-    assert (requests, server_errors) == (cases, 0)
+    assert figures.tests >= 10
+    assert (figures.requests, figures.server_errors) == (figures.tests, 0)
 
 
 @pytest.mark.parametrize("examples", ["0", "five"])
