@@ -1,12 +1,16 @@
 """The documentation site (mkdocs) describes the template as it is."""
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.project_files import dev_group
-from tests.support.rendering import REPO_ROOT, asked_questions
+from tests.support.rendering import REPO_ROOT, Outcome, asked_questions
 
 TEMPLATE = REPO_ROOT / "template"
 
@@ -55,3 +59,89 @@ def test_the_readme_lists_the_dev_group_as_it_is(default_project: Path) -> None:
     assert listed, "README.md's 'What you get' lists the dev group in parentheses"
 
     assert set(re.split(r",\s+", listed.group(1))) == dev_group(default_project)
+
+
+def make_docs_of(tmp_path: Path, pages: dict[str, str]) -> Outcome:
+    """`make docs` on a site of these pages, built with the real site's configuration.
+
+    mkdocs.yml as it is (theme, validation, extensions, stylesheets), but for its pages: the
+    same command as on the real site, the same strict build, the same link check.
+    """
+    config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    docs = tmp_path / "docs"
+    for stylesheet in config.get("extra_css", []):
+        (docs / stylesheet).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(REPO_ROOT / "docs" / stylesheet, docs / stylesheet)
+    for name, text in pages.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    config["docs_dir"] = str(docs)
+    config["nav"] = [{name.removesuffix(".md"): name} for name in pages]
+    (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key not in {"MAKEFLAGS", "MFLAGS"}}
+    completed = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "docs",
+            f"DOCS_CONFIG={tmp_path / 'mkdocs.yml'}",
+            f"DOCS_SITE={tmp_path / 'site'}",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    return Outcome(completed.returncode, completed.stdout)
+
+
+OTHER_PAGE = "# Other\n\n## A section\n\nText.\n"
+
+
+def test_make_docs_passes_a_site_whose_links_and_anchors_hold(tmp_path: Path) -> None:
+    index = '# Home\n\n[a section](other.md#a-section), <a href="other/#a-section">again</a>\n'
+    outcome = make_docs_of(tmp_path, {"index.md": index, "other.md": OTHER_PAGE})
+
+    assert outcome.returncode == 0, outcome
+    assert "WARNING -" not in outcome.output, outcome
+    assert " 0 Errors" in outcome.output, outcome  # lychee ran, and checked the links
+
+
+@pytest.mark.parametrize(
+    ("link", "printed"),
+    [
+        pytest.param(
+            "[gone](missing.md)",
+            r"WARNING -  Doc file 'index\.md' contains a link 'missing\.md', but the target is"
+            r" not found among documentation files\.",
+            id="page-mkdocs",
+        ),
+        pytest.param(
+            "[gone](other.md#nowhere)",
+            r"WARNING -  Doc file 'index\.md' contains a link 'other\.md#nowhere', but the doc"
+            r" 'other\.md' does not contain an anchor '#nowhere'\.",
+            id="anchor-mkdocs",
+        ),
+        # Raw HTML, which mkdocs does not read: the check of the built site finds these.
+        pytest.param(
+            '<a href="other/#nowhere">gone</a>',
+            r"\[ERROR\] file://\S+/site/other#nowhere \(at \d+:\d+\) \| Cannot find fragment",
+            id="anchor-built-site",
+        ),
+        pytest.param(
+            '<a href="missing/">gone</a>',
+            r"\[ERROR\] file://\S+/site/missing \(at \d+:\d+\) \| File not found",
+            id="page-built-site",
+        ),
+    ],
+)
+def test_make_docs_fails_on_a_broken_link_and_prints_it(
+    tmp_path: Path, link: str, printed: str
+) -> None:
+    index = f"# Home\n\n[fine](other.md#a-section), and {link}.\n"
+    outcome = make_docs_of(tmp_path, {"index.md": index, "other.md": OTHER_PAGE})
+
+    assert outcome.returncode != 0, outcome
+    assert re.search(printed, outcome.output), outcome
