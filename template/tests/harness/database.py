@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import URL, Connection, MetaData, TextClause, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from src import sqlite_inline
 from src.config import ASYNC_SCHEMES, DEFAULT_DATABASE_URL, get_settings
@@ -80,12 +80,19 @@ class DatabaseUnderTest:
         """A database for a live server, a process of its own that cannot share an in-memory
         database: a file in `scratch_dir` for SQLite, `<name>_live_test` on the test server
         for PostgreSQL (the worker's own under pytest-xdist)."""
+        return self._sibling("live", scratch_dir)
+
+    def committed(self, scratch_dir: Path) -> URL:
+        """The database of `transactional_db` tests, whose commits are real: a file in
+        `scratch_dir` for SQLite, `<name>_committed_test` for PostgreSQL (per worker)."""
+        return self._sibling("committed", scratch_dir)
+
+    def _sibling(self, kind: str, scratch_dir: Path) -> URL:
         if self.configured.get_backend_name() == "sqlite":
-            return self.guarded(self.configured.set(database=str(scratch_dir / "live_test.db")))
-        live_name = f"{database_name(self.configured).removesuffix('_test')}_live_test"
-        return self.guarded(
-            worker_database_url(self.configured.set(database=live_name), self.worker)
-        )
+            file = scratch_dir / f"{kind}_test.db"
+            return self.guarded(self.configured.set(database=str(file)))
+        name = f"{database_name(self.configured).removesuffix('_test')}_{kind}_test"
+        return self.guarded(worker_database_url(self.configured.set(database=name), self.worker))
 
 
 def resolve_test_database(environ: Mapping[str, str]) -> DatabaseUnderTest:
@@ -361,25 +368,27 @@ def _quoted(connection: AsyncConnection, url: URL) -> str:
 
 @asynccontextmanager
 async def open_test_database(
-    database: DatabaseUnderTest, sqlite_image_dir: Path | None = None
+    database: DatabaseUnderTest, sqlite_image_dir: Path | None = None, *, url: URL | None = None
 ) -> AsyncIterator[AsyncEngine]:
-    """The engine of this process's test database, with the migrated schema copied from its
-    image (tests/harness/schema_image.py).
+    """The engine of this process's test database (or of `url`, another one of this run:
+    `DatabaseUnderTest.committed`), with the migrated schema copied from its image
+    (tests/harness/schema_image.py).
 
     PostgreSQL: the database is created from the migrated template for this run and dropped
     after it. SQLite: the database gets a copy of the image kept in `sqlite_image_dir` (without
     one, it is migrated itself); a worker's own file is deleted after the run, the configured
     file is left empty.
     """
-    url = database.url
+    url = url or database.url
+    has_own_copy = url != database.configured
     on_postgresql = url.get_backend_name() == "postgresql"
     if on_postgresql:
         template = await schema_image.postgresql_template(database.configured)
         await create_database(url, replace=True, template=template)
     else:
-        await create_database(url, replace=database.has_own_copy)
+        await create_database(url, replace=has_own_copy)
     engine = create_test_engine(url)
-    keeps_file = not (on_postgresql or database.has_own_copy or is_in_memory_sqlite(url))
+    keeps_file = not (on_postgresql or has_own_copy or is_in_memory_sqlite(url))
     try:
         if not on_postgresql:
             await _give_sqlite_schema(engine, url, sqlite_image_dir)
@@ -389,8 +398,87 @@ async def open_test_database(
                 await connection.run_sync(drop_all_tables)
     finally:
         await engine.dispose()
-        if on_postgresql or database.has_own_copy:
+        if on_postgresql or has_own_copy:
             await drop_database(url)
+
+
+# Rows, not schema: the table the migrations keep their version in stays as migrated.
+KEPT_TABLES = frozenset({"alembic_version"})
+
+
+async def empty_tables(engine: AsyncEngine) -> None:
+    """Return a database to its migrated, empty state: every row gone, sequences restarted."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_delete_rows)
+
+
+def _delete_rows(connection: Connection) -> None:
+    existing = MetaData()
+    existing.reflect(connection)
+    tables = [table for table in existing.sorted_tables if table.name not in KEPT_TABLES]
+    if not tables:
+        return
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(connection.dialect.identifier_preparer.format_table(t) for t in tables)
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        return
+    for table in reversed(tables):  # children before their parents
+        connection.execute(table.delete())
+    if "sqlite_sequence" in sqlite_tables(connection):
+        connection.exec_driver_sql("DELETE FROM sqlite_sequence")
+
+
+def sqlite_tables(connection: Connection) -> set[str]:
+    rows = connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {name for (name,) in rows}
+
+
+# How long the teardown's rollback may take before the connection counts as broken.
+ROLLBACK_TIMEOUT_SECONDS = 5.0
+
+
+async def close_test_connection(connection: AsyncConnection, transaction: AsyncTransaction) -> bool:
+    """Roll back a test's transaction and close its connection. A connection not in the state
+    the test got it in (its transaction ended by the test, aborted, used from another event
+    loop, or still in a transaction after the rollback) never goes back to the pool: it is
+    invalidated (in-memory SQLite, whose one connection is the database, is rolled back at the
+    driver instead). Returns whether the test had ended the outer transaction itself."""
+    ended_by_the_test = not transaction.is_active
+    try:
+        async with asyncio.timeout(ROLLBACK_TIMEOUT_SECONDS):
+            if not ended_by_the_test:
+                await transaction.rollback()
+            healthy = not ended_by_the_test and not await driver_in_transaction(connection)
+    except Exception:  # noqa: BLE001 (whatever broke it, the connection is not reused)
+        healthy = False
+    if not healthy:
+        await _discard(connection)
+    await connection.close()
+    return ended_by_the_test
+
+
+async def driver_in_transaction(connection: AsyncConnection) -> bool:
+    """Whether the driver's own connection is inside a transaction (asyncpg, sqlite3, aiosqlite
+    and the inline driver each say it their way)."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    inner = getattr(driver, "sqlite3_connection", driver)  # the inline driver wraps sqlite3's
+    asyncpg_state = getattr(inner, "is_in_transaction", None)
+    if callable(asyncpg_state):
+        return bool(asyncpg_state())
+    return bool(getattr(inner, "in_transaction", False))
+
+
+async def _discard(connection: AsyncConnection) -> None:
+    if is_in_memory_sqlite(connection.engine.url):
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        inner = getattr(driver, "sqlite3_connection", None)
+        if inner is not None:
+            inner.rollback()
+        elif driver is not None:
+            await driver.rollback()
+        return
+    await connection.invalidate()
 
 
 async def _give_sqlite_schema(engine: AsyncEngine, url: URL, image_dir: Path | None) -> None:

@@ -17,15 +17,15 @@ import socket
 import sys
 import zlib
 from collections.abc import AsyncIterator, Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from asgi_lifespan import LifespanManager
-from httpx import ASGITransport, AsyncClient
-from sqlalchemy import URL
+from httpx import AsyncClient, Client
+from sqlalchemy import URL, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -37,19 +37,25 @@ from starlette.types import ASGIApp
 from src.config import get_settings
 from src.database import Database, create_sessionmaker, get_sessionmaker, use_database
 from src.main import app
-from tests.harness.current import running_test
+from tests.harness.app_errors import SECTION, AppErrors
+from tests.harness.clients import HarnessTransport, require_harness_clients, sync_client
+from tests.harness.current import RoutedDatabase, TestDatabase, phase, running_test
 from tests.harness.database import (
     AUTOSTART_VARIABLE,
     DatabaseUnreachableError,
     UnsafeTestDatabaseError,
+    close_test_connection,
     database_under_test,
+    empty_tables,
     open_test_database,
     reach_or_start_server,
 )
+from tests.harness.escapes import HOW_TO_REACH_IT, EscapeWatch
 from tests.harness.live_server import live_database
 from tests.harness.network import HOW_TO_MOCK, NetworkGuard
 from tests.harness.queries import AssertMaxQueries, CountQueries, QueryLog, count_statements
 from tests.harness.schema_image import drop_postgresql_templates
+from tests.harness.shared_connection import TestConnectionEngine, wrong_loop_message
 from tests.harness.throwaway_postgres import ThrowawayServer
 
 if TYPE_CHECKING:
@@ -62,6 +68,88 @@ _ABSENT = object()
 
 
 THROWAWAY_SERVER = pytest.StashKey[ThrowawayServer]()
+# The app's 500s while a test runs, for the report of a failed test (tests/harness/app_errors.py).
+APP_ERRORS = AppErrors()
+APP_ERRORS.install()
+# Tests reach the app through the harness's clients only (tests/harness/clients.py).
+require_harness_clients(app)
+# Fixtures whose database lives on the test session's event loop.
+DATABASE_FIXTURES = frozenset(
+    {"async_engine", "async_connection", "test_database", "running_app", "client"}
+)
+# Starlette's TestClient warns on import where httpx2 is not installed. A module that imports
+# it must not stop the run (pytest.ini turns warnings into errors); its requests get the
+# harness's one-line answer (tests/harness/clients.py).
+TESTCLIENT_IMPORT_WARNING = (
+    "ignore:Using `httpx` with `starlette.testclient` is deprecated"
+    ":starlette.exceptions.StarletteDeprecationWarning"
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("filterwarnings", TESTCLIENT_IMPORT_WARNING)
+
+
+@cache
+def _escape_watch() -> EscapeWatch:
+    watch = EscapeWatch(database_under_test().url, _is_the_apps_engine_under_test)
+    watch.install()
+    return watch
+
+
+_APP_ENGINES: list[Engine] = []
+
+
+def _is_the_apps_engine_under_test(engine: Engine) -> bool:
+    return any(engine is known for known in _APP_ENGINES)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    with phase(in_test=True):
+        return (yield)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that would use the test database from an event loop other than the session's
+    fails here, before any fixture opens it, with the cause and the fix."""
+    if DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return
+    marker = item.get_closest_marker("asyncio")
+    loop_scope = marker.kwargs.get("loop_scope", "session") if marker else "session"
+    if loop_scope != "session" or item.get_closest_marker("anyio"):
+        pytest.fail(wrong_loop_message(), pytrace=False)
+    APP_ERRORS.records.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """While the test's body runs, connections to the test database outside the harness are
+    watched for (tests/harness/escapes.py); the test fails naming them."""
+    watch = _escape_watch()
+    watch.watching = True
+    try:
+        return (yield)
+    finally:
+        watch.watching = False
+        if escapes := watch.take():
+            pytest.fail(
+                "This test connected to the test database outside the harness: "
+                f"{'; '.join(escapes)}. {HOW_TO_REACH_IT}",
+                pytrace=False,
+            )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.failed and APP_ERRORS.records:
+        report.sections.append((SECTION, APP_ERRORS.take_report()))
+    if call.when == "teardown":
+        APP_ERRORS.records.clear()
+    return report
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -120,31 +208,107 @@ def pytest_collection(session: pytest.Session) -> Generator[None, object, object
 async def async_engine(pytestconfig: pytest.Config) -> AsyncIterator[AsyncEngine]:
     """The test database engine, its schema migrated (or copied from the migrated image,
     tests/harness/schema_image.py) once per test session (and worker)."""
-    cache = getattr(pytestconfig, "cache", None)  # None with -p no:cacheprovider
-    image_dir = None if cache is None else cache.mkdir("harness-schema")
-    async with open_test_database(database_under_test(), image_dir) as engine:
+    async with open_test_database(database_under_test(), _image_dir(pytestconfig)) as engine:
+        yield engine
+
+
+def _image_dir(config: pytest.Config) -> Path | None:
+    cache = getattr(config, "cache", None)  # None with -p no:cacheprovider
+    return None if cache is None else cache.mkdir("harness-schema")
+
+
+@pytest.fixture(scope="session")
+def app_engine(async_engine: AsyncEngine) -> TestConnectionEngine:
+    """The engine the app works with during a test: it lends every checkout the test's
+    connection, inside a savepoint, one task at a time (tests/harness/shared_connection.py)."""
+    engine = TestConnectionEngine(async_engine, database_under_test().url)
+    _APP_ENGINES.append(engine.engine.sync_engine)
+    return engine
+
+
+@pytest.fixture(scope="session")
+async def committed_engine(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[AsyncEngine]:
+    """A real pool on a migrated database of its own (per worker), for `transactional_db`
+    tests: made when the first of them runs, dropped at the end of the run."""
+    database = database_under_test()
+    url = database.committed(tmp_path_factory.mktemp("committed"))
+    async with open_test_database(database, _image_dir(pytestconfig), url=url) as engine:
         yield engine
 
 
 @pytest.fixture
-async def async_connection(async_engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """The test's connection, inside an outer transaction that is always rolled back."""
-    async with async_engine.connect() as connection:
-        transaction = await connection.begin()
-        yield connection
-        if transaction.is_active:
-            await transaction.rollback()
+def transactional_db() -> None:
+    """Ask for it (pytest-django's name) in a test that needs real commits: row-lock races,
+    sessions that must see each other's commits, LISTEN/NOTIFY, advisory locks. The app, and
+    `async_session`, then work on a database of their own through a real pool, and every commit
+    is real; the tables are emptied after the test."""
 
 
 @pytest.fixture
-def test_sessionmaker(
-    async_connection: AsyncConnection,
-) -> Iterator[async_sessionmaker[AsyncSession]]:
+async def async_connection(
+    async_engine: AsyncEngine, app_engine: TestConnectionEngine
+) -> AsyncIterator[AsyncConnection]:
+    """The test's connection, inside an outer transaction that is always rolled back. The app
+    gets it too, for every session and connection it opens during the test."""
+    connection = await async_engine.connect()
+    transaction = await connection.begin()
+    app_engine.lend(connection)
+    try:
+        yield connection
+    finally:
+        leftover = await app_engine.take_back()
+        ended_by_the_test = await close_test_connection(connection, transaction)
+        if ended_by_the_test:
+            await empty_tables(async_engine)  # what it committed must not reach later tests
+    if leftover:
+        pytest.fail(
+            f"The test ended while {' and '.join(leftover)} still used the database: await "
+            "what the app starts (a task, a background job) before the test returns.",
+            pytrace=False,
+        )
+    if ended_by_the_test:
+        pytest.fail(
+            "This test ended the harness's transaction itself (a commit or rollback on "
+            "async_connection): the rows it committed were deleted. Commit through "
+            "async_session (a savepoint), or ask for `transactional_db` for real commits.",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def test_database(request: pytest.FixtureRequest) -> Iterator[TestDatabase]:
+    """What this test and the app under test work with: the test's transaction, or with
+    `transactional_db` a committed database of its own."""
+    name = "committed_test_database" if "transactional_db" in request.fixturenames else None
+    database: TestDatabase = request.getfixturevalue(name or "rolled_back_test_database")
+    with running_test(database):
+        yield database
+
+
+@pytest.fixture
+def rolled_back_test_database(
+    async_connection: AsyncConnection, app_engine: TestConnectionEngine
+) -> TestDatabase:
+    sessionmaker = create_sessionmaker(async_connection, join_transaction_mode="create_savepoint")
+    assert async_connection.sync_connection is not None, "the test's connection is open"
+    sources = (async_connection.sync_connection, app_engine.engine.sync_engine)
+    return TestDatabase(sessionmaker, app_engine.database, sources)
+
+
+@pytest.fixture
+async def committed_test_database(committed_engine: AsyncEngine) -> AsyncIterator[TestDatabase]:
+    database = Database(committed_engine, create_sessionmaker(committed_engine))
+    yield TestDatabase(database.sessionmaker, database, (committed_engine.sync_engine,))
+    await empty_tables(committed_engine)
+
+
+@pytest.fixture
+def test_sessionmaker(test_database: TestDatabase) -> async_sessionmaker[AsyncSession]:
     """The app's own session factory, joining the test's transaction through savepoints (the
     test-data factories of tests/factories/ use it too)."""
-    sessionmaker = create_sessionmaker(async_connection, join_transaction_mode="create_savepoint")
-    with running_test(sessionmaker):
-        yield sessionmaker
+    return test_database.sessionmaker
 
 
 @pytest.fixture
@@ -159,13 +323,11 @@ async def async_session(
 
 
 @pytest.fixture
-def override_get_session(
-    test_sessionmaker: async_sessionmaker[AsyncSession],
-) -> Iterator[None]:
-    """Point the app's `get_session_db` at the test's transaction by overriding its factory."""
+def override_get_session(test_database: TestDatabase) -> Iterator[None]:
+    """Point the app's `get_session_db` at the test's database by overriding its factory."""
 
     async def get_test_sessionmaker() -> async_sessionmaker[AsyncSession]:
-        return test_sessionmaker
+        return test_database.app.sessionmaker
 
     app.dependency_overrides[get_sessionmaker] = get_test_sessionmaker
     yield
@@ -178,18 +340,24 @@ async def running_app(async_engine: AsyncEngine) -> AsyncIterator[ASGIApp]:
     once per test session (and worker), as it starts once per process in production; each test
     still gets its own client and transaction.
 
-    The app is handed the test engine, and its settings name the test database while it runs,
-    so that startup code reaching the database either way reaches the test one.
+    The app is handed the test database, and its settings name it while it runs, so that
+    startup code reaching the database either way reaches the test one. What the lifespan
+    writes is committed there before any test's transaction begins: every test of the run (of
+    the worker) sees it, as every request of a process sees what its startup wrote.
     """
     test_url = database_under_test().url.render_as_string(hide_password=False)
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        use_database(Database(async_engine, create_sessionmaker(async_engine))),
-    ):
+    handed_in = RoutedDatabase(Database(async_engine, create_sessionmaker(async_engine)))
+    with pytest.MonkeyPatch.context() as patch, use_database(handed_in):
         patch.setenv("DATABASE_URL", test_url)
         get_settings.cache_clear()
-        async with LifespanManager(app) as manager:
+        manager = LifespanManager(app)
+        with phase(lifespan=True):
+            await manager.__aenter__()
+        try:
             yield manager.app
+        finally:
+            with phase(lifespan=True):
+                await manager.__aexit__(None, None, None)
     get_settings.cache_clear()
 
 
@@ -198,9 +366,47 @@ async def async_client(
     override_get_session: None, running_app: ASGIApp
 ) -> AsyncIterator[AsyncClient]:
     """An httpx client calling the running app in-process."""
-    transport = ASGITransport(app=running_app)
+    transport = HarnessTransport(running_app)
     async with AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
+
+
+@pytest.fixture
+async def test_session_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+@pytest.fixture
+def client(
+    override_get_session: None,
+    running_app: ASGIApp,
+    test_session_loop: asyncio.AbstractEventLoop,
+) -> Iterator[Client]:
+    """For sync tests, where FastAPI's docs use TestClient: an httpx client calling the
+    running app on the test session's event loop (idle while a sync test runs), isolated
+    like `async_client`."""
+    with sync_client(HarnessTransport(running_app), test_session_loop) as sync:
+        yield sync
+
+
+@pytest.fixture
+def isolated_example(
+    async_connection: AsyncConnection,
+) -> Callable[[], AbstractAsyncContextManager[None]]:
+    """`async with isolated_example():` around the body of a Hypothesis `@given` test: each
+    example's writes, the app's included, are rolled back when the block ends, so examples
+    do not see each other's rows (the test's fixtures are set up once for all of them)."""
+
+    @asynccontextmanager
+    async def example() -> AsyncIterator[None]:
+        savepoint = await async_connection.begin_nested()
+        try:
+            yield
+        finally:
+            if savepoint.is_active:
+                await savepoint.rollback()
+
+    return example
 
 
 @pytest.fixture
@@ -316,13 +522,11 @@ def dependency_overrides_guard() -> Iterator[None]:
 
 
 @pytest.fixture
-def count_queries(async_connection: AsyncConnection) -> CountQueries:
+def count_queries(test_database: TestDatabase) -> CountQueries:
     """`with count_queries() as queries: ...`: `queries.statements` lists the SQL run on the
-    test's connection inside the block, by the app and by the test, without transaction
+    test's database inside the block, by the app and by the test, without transaction
     control (BEGIN, SAVEPOINT, RELEASE, ROLLBACK, COMMIT); `len(queries)` counts them."""
-    connection = async_connection.sync_connection
-    assert connection is not None, "the test's connection is open while the test runs"
-    return lambda: count_statements(connection)
+    return lambda: count_statements(*test_database.statement_sources)
 
 
 @pytest.fixture

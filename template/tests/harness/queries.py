@@ -6,7 +6,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
 
 # Transaction control: the harness's savepoints and the app's commits, not queries.
 TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
@@ -26,8 +26,8 @@ AssertMaxQueries = Callable[[int], AbstractContextManager[QueryLog]]
 
 
 @contextmanager
-def count_statements(connection: Connection) -> Iterator[QueryLog]:
-    """Record every statement `connection` sends to the database while the block runs."""
+def count_statements(*sources: Connection | Engine) -> Iterator[QueryLog]:
+    """Record every statement the `sources` send to the database while the block runs."""
     log = QueryLog()
 
     def record(*args: Any) -> None:
@@ -35,8 +35,10 @@ def count_statements(connection: Connection) -> Iterator[QueryLog]:
         if not TRANSACTION_CONTROL.match(statement):
             log.statements.append(" ".join(statement.split()))
 
-    event.listen(connection, "before_cursor_execute", record)
+    for source in sources:
+        event.listen(source, "before_cursor_execute", record)
     try:
         yield log
     finally:
-        event.remove(connection, "before_cursor_execute", record)
+        for source in sources:
+            event.remove(source, "before_cursor_execute", record)

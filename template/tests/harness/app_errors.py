@@ -1,0 +1,42 @@
+"""A test that fails after the app answered 500 shows why: the app's exception, in its report.
+
+`RequestContextMiddleware` (src/request_context.py) answers every exception itself, as it
+must in production, so a client, and a test, only ever sees "Internal server error". It also
+logs each one, traceback included; `AppErrors` keeps those records for the running test, and
+the harness adds them to the report of a test that failed. A 503 (the database unavailable)
+is not a bug and is not kept.
+"""
+
+import logging
+from http import HTTPStatus
+
+REQUEST_LOGGER = "src.request_context"
+SECTION = "App exceptions (answered 500)"
+
+
+class AppErrors(logging.Handler):
+    """Keeps the 500s the app logs while a test runs."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+        self._formatter = logging.Formatter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = getattr(record, "fields", {})
+        if record.exc_info and fields.get("status") == HTTPStatus.INTERNAL_SERVER_ERROR:
+            self.records.append(record)
+
+    def install(self) -> None:
+        logging.getLogger(REQUEST_LOGGER).addHandler(self)
+
+    def take_report(self) -> str:
+        """The kept exceptions, as tracebacks under their request's method and path; cleared."""
+        parts = []
+        for record in self.records:
+            fields = getattr(record, "fields", {})
+            assert record.exc_info is not None
+            shown = self._formatter.formatException(record.exc_info)
+            parts.append(f"{fields.get('method')} {fields.get('path')} -> 500\n{shown}")
+        self.records.clear()
+        return "\n".join(parts)

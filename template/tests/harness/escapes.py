@@ -1,0 +1,63 @@
+"""No connection to the test database outside the harness goes unnoticed.
+
+While a test's body runs, every connection any engine opens on the test database is seen
+here (SQLAlchemy's `engine_connect` event, for every engine), and all but those of the
+app's engine under test (tests/harness/shared_connection.py) are remembered: an engine
+built from the settings, or the run's engine kept from the lifespan's start, commits for
+real beside the test's transaction. The test then fails, naming the engine and the line of
+code that connected. The lifespan's start and the fixtures' setup are not watched: the
+harness and session-wide reference data connect there on purpose.
+"""
+
+import traceback
+from collections.abc import Callable
+
+from greenlet import getcurrent  # type: ignore[import-untyped]
+from sqlalchemy import URL, Connection, Engine, event
+
+HOW_TO_REACH_IT = (
+    "Under the harness, reach the database through `app_database(app)` (read when needed, "
+    "not kept from the start) or the request's session; tests that need real commits ask "
+    "for `transactional_db`."
+)
+
+
+class EscapeWatch:
+    def __init__(self, test_url: URL, allowed: Callable[[Engine], bool]) -> None:
+        self.test_url = test_url.render_as_string(hide_password=False)
+        self.allowed = allowed
+        self.watching = False
+        self.escapes: list[str] = []
+
+    def install(self) -> None:
+        event.listen(Engine, "engine_connect", self._on_connect)
+
+    def _on_connect(self, connection: Connection) -> None:
+        if not self.watching:
+            return
+        engine = connection.engine
+        if self.allowed(engine) or engine.url.render_as_string(False) != self.test_url:
+            return
+        self.escapes.append(f"{engine!r}, connected at {_caller()}")
+
+    def take(self) -> list[str]:
+        escapes, self.escapes = self.escapes, []
+        return escapes
+
+
+def _caller() -> str:
+    """The innermost frame of the project's own code that led here: the code that connected.
+
+    Inside an async engine the connection is made in a greenlet, whose stack holds
+    SQLAlchemy's frames only: the awaiting code's frames are those of its parent greenlet."""
+    frames = list(traceback.extract_stack())
+    parent = getcurrent().parent
+    while parent is not None:
+        if parent.gr_frame is not None:
+            awaiting = traceback.StackSummary.extract(traceback.walk_stack(parent.gr_frame))
+            frames = [*reversed(awaiting), *frames]
+        parent = parent.parent
+    for frame in reversed(frames):
+        if "site-packages" not in frame.filename and "/tests/harness/" not in frame.filename:
+            return f"{frame.filename}:{frame.lineno} ({frame.name})"
+    return "a place outside the project's code"
