@@ -18,6 +18,7 @@ from tests.support.rendering import (
     CONTRACT_CREATED,
     IN_FILE_ORDER,
     Outcome,
+    postgres_test_env,
     project_env,
     run_project_pytest,
     with_all_schema_examples,
@@ -26,6 +27,7 @@ from tests.support.rendering import (
 
 SCHEMA_TESTS = "integration/test_api_schema.py"
 BAD_INPUT_TESTS = "integration/test_bad_input.py"
+APP_DATABASE_TESTS = "harness/test_app_database.py"
 LIFESPAN_PROOF = (
     "harness/test_lifespan.py::test_the_lifespan_has_started_the_app_on_the_test_database"
 )
@@ -60,16 +62,42 @@ MUTATIONS = [
     ),
     Mutation(
         "harness-commits-the-outer-transaction",
-        "tests/harness/fixtures.py",
+        "tests/harness/database.py",
         "await transaction.rollback()",
         "await transaction.commit()",
         "integration/test_isolation.py::test_committed_data_does_not_outlive_its_test",
         both_sqlite_drivers=True,
     ),
+    # Every path of the app to the database leads into the test's transaction.
+    Mutation(
+        "app-handed-the-real-engine",
+        "tests/harness/fixtures.py",
+        "    return TestDatabase(sessionmaker, app_engine.database, sources)\n",
+        "    real = async_connection.engine  # mutation: the app gets the run's engine again\n"
+        "    handed = Database(real, create_sessionmaker(real))\n"
+        "    return TestDatabase(sessionmaker, handed, sources)\n",
+        f"{APP_DATABASE_TESTS}::test_the_apps_own_writes_do_not_outlive_the_test",
+        both_sqlite_drivers=True,
+    ),
+    Mutation(
+        "sessions-take-no-turns",
+        "tests/harness/shared_connection.py",
+        "        await_(self.turns.take())\n",
+        "        pass  # mutation: checkouts no longer take turns\n",
+        f"{APP_DATABASE_TESTS}::test_sessions_used_at_once_take_turns",
+        both_sqlite_drivers=True,
+    ),
+    Mutation(
+        "escapes-go-unseen",
+        "tests/harness/escapes.py",
+        "        if not self.watching:\n            return\n",
+        "        return  # mutation: no connection is ever watched\n",
+        f"{APP_DATABASE_TESTS}::test_a_connection_beside_the_harness_is_named",
+    ),
     Mutation(
         "harness-skips-the-lifespan",
         "tests/harness/fixtures.py",
-        "        async with LifespanManager(app) as manager:\n            yield manager.app\n",
+        "        async with lifespan_of(app) as started:\n            yield started\n",
         "        yield app  # mutation: the lifespan never runs\n",
         LIFESPAN_PROOF,
         both_sqlite_drivers=True,
@@ -276,6 +304,49 @@ def run_proof_module(mutant: Path, proof: str, test_database_url: str = "") -> O
 
 
 # Mutations that add or rename rather than edit one line.
+POISONING_TESTS = """
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+
+async def test_1_leaves_its_connection_mid_transaction(async_connection: AsyncConnection) -> None:
+    await async_connection.commit()  # ends the harness's transaction
+    raw = await async_connection.get_raw_connection()
+    await raw.driver_connection.execute("BEGIN")  # one SQLAlchemy knows nothing of
+
+
+async def test_2_follows(async_session: AsyncSession) -> None:
+    assert await async_session.scalar(text("SELECT 1")) == 1
+"""
+
+
+@pytest.mark.parametrize("invalidated", [True, False], ids=["as-built", "mutant"])
+def test_a_broken_connection_never_reaches_the_next_test(
+    postgresql_project: Path, postgres_server: str, tmp_path: Path, invalidated: bool
+) -> None:
+    """A test that leaves its connection inside a transaction SQLAlchemy does not know of
+    (asyncpg's own) fails, naming it; the next test gets a healthy connection. Without the
+    teardown's invalidation, that connection goes back to the pool, and the next test fails."""
+    project = shutil.copytree(postgresql_project, tmp_path / "service")
+    (project / "tests" / "test_poisoning.py").write_text(POISONING_TESTS, encoding="utf-8")
+    if not invalidated:
+        replace_once(
+            project,
+            "tests/harness/database.py",
+            "    if not healthy:\n        await _discard(connection)\n",
+            "    pass  # mutation: the connection goes back to the pool as it is\n",
+        )
+
+    env = postgres_test_env(postgres_server)
+    outcome = run_project_pytest(project, "tests/test_poisoning.py", IN_FILE_ORDER, "-rfE", env=env)
+
+    assert "ended the harness's transaction itself" in outcome.output, outcome
+    follower_failed = re.search(
+        r"^(FAILED|ERROR) tests/test_poisoning.py::test_2_follows", outcome.output, re.MULTILINE
+    )
+    assert bool(follower_failed) is not invalidated, outcome
+
+
 def test_a_leftover_conflict_fails_the_suite(default_project: Path, tmp_path: Path) -> None:
     project = shutil.copytree(default_project, tmp_path / "unmerged")
     readme = project / "README.md"

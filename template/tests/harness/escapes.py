@@ -11,10 +11,13 @@ harness and session-wide reference data connect there on purpose.
 
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from greenlet import getcurrent  # type: ignore[import-untyped]
 from sqlalchemy import URL, Connection, Engine, event
 
+HARNESS = Path(__file__).resolve().parent
+PROJECT_ROOT = HARNESS.parents[1]
 HOW_TO_REACH_IT = (
     "Under the harness, reach the database through `app_database(app)` (read when needed, "
     "not kept from the start) or the request's session; tests that need real commits ask "
@@ -58,6 +61,9 @@ def _caller() -> str:
             frames = [*reversed(awaiting), *frames]
         parent = parent.parent
     for frame in reversed(frames):
-        if "site-packages" not in frame.filename and "/tests/harness/" not in frame.filename:
-            return f"{frame.filename}:{frame.lineno} ({frame.name})"
+        path = Path(frame.filename)
+        harness_code = path.parent == HARNESS and not path.name.startswith("test_")
+        installed = "site-packages" in path.parts
+        if path.is_relative_to(PROJECT_ROOT) and not (harness_code or installed):
+            return f"{path.relative_to(PROJECT_ROOT)}:{frame.lineno} ({frame.name})"
     return "a place outside the project's code"

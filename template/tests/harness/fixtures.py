@@ -47,6 +47,7 @@ from tests.harness.database import (
     close_test_connection,
     database_under_test,
     empty_tables,
+    empty_tables_after_a_broken_test,
     open_test_database,
     reach_or_start_server,
 )
@@ -91,7 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @cache
-def _escape_watch() -> EscapeWatch:
+def escape_watch() -> EscapeWatch:
+    """Connections to the test database beside the harness's, while a test's body runs."""
     watch = EscapeWatch(database_under_test().url, _is_the_apps_engine_under_test)
     watch.install()
     return watch
@@ -126,7 +128,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """While the test's body runs, connections to the test database outside the harness are
     watched for (tests/harness/escapes.py); the test fails naming them."""
-    watch = _escape_watch()
+    watch = escape_watch()
     watch.watching = True
     try:
         return (yield)
@@ -261,7 +263,7 @@ async def async_connection(
         leftover = await app_engine.take_back()
         ended_by_the_test = await close_test_connection(connection, transaction)
         if ended_by_the_test:
-            await empty_tables(async_engine)  # what it committed must not reach later tests
+            await empty_tables_after_a_broken_test(async_engine)  # what it committed
     if leftover:
         pytest.fail(
             f"The test ended while {' and '.join(leftover)} still used the database: await "
@@ -350,15 +352,23 @@ async def running_app(async_engine: AsyncEngine) -> AsyncIterator[ASGIApp]:
     with pytest.MonkeyPatch.context() as patch, use_database(handed_in):
         patch.setenv("DATABASE_URL", test_url)
         get_settings.cache_clear()
-        manager = LifespanManager(app)
-        with phase(lifespan=True):
-            await manager.__aenter__()
-        try:
-            yield manager.app
-        finally:
-            with phase(lifespan=True):
-                await manager.__aexit__(None, None, None)
+        async with lifespan_of(app) as started:
+            yield started
     get_settings.cache_clear()
+
+
+@asynccontextmanager
+async def lifespan_of(asgi_app: ASGIApp) -> AsyncIterator[ASGIApp]:
+    """The app, its lifespan started; stopped when the block ends. Neither is part of a test
+    (current.phase): what they write is not the running test's."""
+    manager = LifespanManager(asgi_app)
+    with phase(lifespan=True):
+        await manager.__aenter__()
+    try:
+        yield manager.app
+    finally:
+        with phase(lifespan=True):
+            await manager.__aexit__(None, None, None)
 
 
 @pytest.fixture
