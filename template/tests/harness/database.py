@@ -392,6 +392,7 @@ async def open_test_database(
     try:
         if not on_postgresql:
             await _give_sqlite_schema(engine, url, sqlite_image_dir)
+        await remember_migrated_state(engine)
         yield engine
         if keeps_file:
             async with engine.begin() as connection:
@@ -402,14 +403,26 @@ async def open_test_database(
             await drop_database(url)
 
 
-# Rows, not schema: the table the migrations keep their version in stays as migrated.
-KEPT_TABLES = frozenset({"alembic_version"})
+# The migrations' own table: emptied back to the versions the migrated database had.
+VERSION_TABLE = "alembic_version"
+_MIGRATED_VERSIONS: dict[str, frozenset[str]] = {}
 
 
 async def empty_tables(engine: AsyncEngine) -> None:
-    """Return a database to its migrated, empty state: every row gone, sequences restarted."""
+    """Return a database to its migrated, empty state: every row gone, sequences restarted,
+    and alembic_version as the migrations left it."""
     async with engine.begin() as connection:
         await connection.run_sync(_delete_rows)
+
+
+async def remember_migrated_state(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        versions = await connection.scalars(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        _MIGRATED_VERSIONS[_key(engine.url)] = frozenset(versions)
+
+
+def _key(url: URL) -> str:
+    return url.render_as_string(hide_password=False)
 
 
 async def empty_tables_after_a_broken_test(engine: AsyncEngine) -> None:
@@ -428,7 +441,11 @@ async def empty_tables_after_a_broken_test(engine: AsyncEngine) -> None:
 def _delete_rows(connection: Connection) -> None:
     existing = MetaData()
     existing.reflect(connection)
-    tables = [table for table in existing.sorted_tables if table.name not in KEPT_TABLES]
+    tables = [table for table in existing.sorted_tables if table.name != VERSION_TABLE]
+    migrated = _MIGRATED_VERSIONS.get(_key(connection.engine.url))
+    if VERSION_TABLE in existing.tables and migrated is not None:
+        versions = existing.tables[VERSION_TABLE]
+        connection.execute(versions.delete().where(versions.c.version_num.not_in(migrated)))
     if not tables:
         return
     if connection.dialect.name == "postgresql":

@@ -401,7 +401,7 @@ def client(
 
 @pytest.fixture
 def isolated_example(
-    async_connection: AsyncConnection,
+    async_connection: AsyncConnection, request: pytest.FixtureRequest
 ) -> Callable[[], AbstractAsyncContextManager[None]]:
     """`async with isolated_example():` around the body of a Hypothesis `@given` test: each
     example's writes, the app's included, are rolled back when the block ends, so examples
@@ -413,6 +413,10 @@ def isolated_example(
         try:
             yield
         finally:
+            if "async_session" in request.fixturenames:
+                # Its transaction began in this example, inside the savepoint: end it first.
+                session: AsyncSession = request.getfixturevalue("async_session")
+                await session.rollback()
             if savepoint.is_active:
                 await savepoint.rollback()
 
