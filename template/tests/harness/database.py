@@ -417,7 +417,7 @@ async def empty_tables(engine: AsyncEngine) -> None:
 
 async def remember_migrated_state(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
-        versions = await connection.scalars(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+        versions = await connection.scalars(text("SELECT version_num FROM alembic_version"))
         _MIGRATED_VERSIONS[_key(engine.url)] = frozenset(versions)
 
 
