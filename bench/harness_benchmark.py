@@ -37,6 +37,7 @@ from tests.support.rendering import (
     render,
     snapshot_working_tree,
 )
+from tests.update.repository import extract_commit
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -50,6 +51,8 @@ class Variant:
     label: str
     plugin: str
     env: dict[str, str] = field(default_factory=dict)
+    # Runs in the project rendered from the `--baseline` release instead of the working tree.
+    baseline: bool = False
 
 
 GUIDE = Variant(
@@ -64,6 +67,11 @@ FLOOR_AIOSQLITE = Variant(
     "c'", "floor: no isolation (aiosqlite)", FLOOR.plugin, {"TEST_DATABASE_URL": AIOSQLITE_URL}
 )
 VARIANTS = (GUIDE, HARNESS, FLOOR, HARNESS_AIOSQLITE, FLOOR_AIOSQLITE)
+
+
+def baseline_variant(ref: str) -> Variant:
+    return Variant("b0", f"harness of {ref} (inline driver)", HARNESS.plugin, baseline=True)
+
 
 EXTRA_TABLE = """
 
@@ -159,7 +167,13 @@ def machine() -> dict[str, str]:
     }
 
 
-def run(tables: list[int], tests: int, runs: int, variants: tuple[Variant, ...]) -> dict[str, Any]:
+def run(
+    tables: list[int],
+    tests: int,
+    runs: int,
+    variants: tuple[Variant, ...],
+    baseline: str | None = None,
+) -> dict[str, Any]:
     """Median ms per test for every (clock, variant, K)."""
     samples: dict[str, dict[str, dict[int, list[float]]]] = {
         clock: {v.key: {k: [] for k in tables} for v in variants} for clock in CLOCKS
@@ -167,10 +181,17 @@ def run(tables: list[int], tests: int, runs: int, variants: tuple[Variant, ...])
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as scratch:
         template = snapshot_working_tree(Path(scratch) / "template")
         projects = {k: prepare_project(template, Path(scratch) / f"k{k}", k, tests) for k in tables}
+        baseline_projects = {}
+        if baseline is not None:
+            old = extract_commit(baseline, Path(scratch) / "baseline-template")
+            baseline_projects = {
+                k: prepare_project(old, Path(scratch) / f"baseline-k{k}", k, tests) for k in tables
+            }
         for round_number in range(1, runs + 1):
             for k in tables:
                 for variant in variants:
-                    seconds = time_variant(projects[k], variant, tests)
+                    project = (baseline_projects if variant.baseline else projects)[k]
+                    seconds = time_variant(project, variant, tests)
                     for clock in CLOCKS:
                         samples[clock][variant.key][k].append(seconds[clock] * 1000 / tests)
                     print(
@@ -206,20 +227,21 @@ def ratio(numerator: float, denominator: float) -> str:
     )
 
 
+# The ratios the goals are stated in, each shown when both of its variants ran.
+RATIOS = (("a", "b"), ("b", "c"), ("b", "c'"), ("b'", "c'"), ("b0", "c"), ("b", "b0"))
+
+
 def table(results: dict[str, Any], clock: str) -> str:
     """One clock's results as a Markdown table: ms per test per variant, and the goal ratios."""
     ms = results["ms_per_test"][clock]
     keys = list(results["variants"])
-    header = ["K extra tables", *(f"{key} ms/test" for key in keys), "a/b", "b/c"]
-    has_aiosqlite_pair = {"b'", "c'"} <= set(keys)
-    if has_aiosqlite_pair:
-        header += ["b/c'", "b'/c'"]
+    ratios = [(top, bottom) for top, bottom in RATIOS if {top, bottom} <= set(keys)]
+    header = ["K extra tables", *(f"{key} ms/test" for key in keys)]
+    header += [f"{top}/{bottom}" for top, bottom in ratios]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for k in results["tables"]:
         row = [str(k), *(f"{ms[key][k]:.2f}" for key in keys)]
-        row += [ratio(ms["a"][k], ms["b"][k]), ratio(ms["b"][k], ms["c"][k])]
-        if has_aiosqlite_pair:
-            row += [ratio(ms["b"][k], ms["c'"][k]), ratio(ms["b'"][k], ms["c'"][k])]
+        row += [ratio(ms[top][k], ms[bottom][k]) for top, bottom in ratios]
         lines.append("| " + " | ".join(row) + " |")
     first, last = results["tables"][0], results["tables"][-1]
     flatness = (
@@ -282,9 +304,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tables", type=int, nargs="+", default=[0, 30, 100], help="values of K")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="results folder")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG (no matplotlib)")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also time the harness of this release (a commit of releases.toml), side by side",
+    )
+    parser.add_argument(
+        "--only", nargs="+", metavar="KEY", help="time only these variants (a b c b' c')"
+    )
     args = parser.parse_args(argv)
 
-    results = run(args.tables, args.tests, args.runs, VARIANTS)
+    variants = tuple(v for v in VARIANTS if args.only is None or v.key in args.only)
+    if args.baseline is not None:
+        variants = (*variants, baseline_variant(args.baseline))
+    results = run(args.tables, args.tests, args.runs, variants, args.baseline)
     save_results(
         results, report(results), args.output, None if args.no_plot else plot, "benchmarks.png"
     )

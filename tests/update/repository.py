@@ -64,24 +64,30 @@ class TemplateRepository:
     def replace_with_commit(self, commit: str) -> None:
         """Make the tree that of a commit in this checkout's history."""
         self._clear()
-        archive = subprocess.run(
-            ["git", "archive", "--format=tar", commit],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            check=False,
-        )
-        if archive.returncode != 0:
-            raise RuntimeError(
-                f"commit {commit} is not in this checkout's history (a shallow clone? fetch "
-                f"the full history):\n{archive.stderr.decode(errors='replace')}"
-            )
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(self.path, filter="data")
+        extract_commit(commit, self.path)
 
     def _clear(self) -> None:
         for entry in self.path.iterdir():
             if entry.name != ".git":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def extract_commit(commit: str, destination: Path) -> Path:
+    """The tree of a commit in this checkout's history, written to `destination`."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise RuntimeError(
+            f"commit {commit} is not in this checkout's history (a shallow clone? fetch "
+            f"the full history):\n{archive.stderr.decode(errors='replace')}"
+        )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(destination, filter="data")
+    return destination
 
 
 def render_version(
