@@ -37,7 +37,7 @@ from tests.support.rendering import (
     render,
     snapshot_working_tree,
 )
-from tests.update.repository import extract_commit
+from tests.update.repository import RELEASES, extract_commit
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -183,7 +183,8 @@ def run(
         projects = {k: prepare_project(template, Path(scratch) / f"k{k}", k, tests) for k in tables}
         baseline_projects = {}
         if baseline is not None:
-            old = extract_commit(baseline, Path(scratch) / "baseline-template")
+            commit = RELEASES.get(baseline, baseline)
+            old = extract_commit(commit, Path(scratch) / "baseline-template")
             baseline_projects = {
                 k: prepare_project(old, Path(scratch) / f"baseline-k{k}", k, tests) for k in tables
             }
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--baseline",
         metavar="REF",
-        help="also time the harness of this release (a commit of releases.toml), side by side",
+        help="also time the harness of this release (a version of releases.toml, or a commit)",
     )
     parser.add_argument(
         "--only", nargs="+", metavar="KEY", help="time only these variants (a b c b' c')"

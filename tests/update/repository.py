@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import tarfile
 import time
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,9 @@ from typing import Any, Literal
 from copier import run_update
 
 from tests.support.rendering import REPO_ROOT, render, snapshot_working_tree
+
+# Every release's commit, by version: what owners' services were generated from.
+RELEASES: dict[str, str] = tomllib.loads((REPO_ROOT / "releases.toml").read_text())["releases"]
 
 # Commits made here must not depend on the machine's git configuration.
 GIT_CONFIG = (

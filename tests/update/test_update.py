@@ -27,6 +27,7 @@ from tests.support.rendering import (
 )
 from tests.update.owner import EDITS_SINCE_1_0, OWNER_EDITS
 from tests.update.repository import (
+    RELEASES,
     TemplateRepository,
     assert_merged_cleanly,
     commit_all,
@@ -36,8 +37,6 @@ from tests.update.repository import (
     template_files,
     update,
 )
-
-RELEASES: dict[str, str] = tomllib.loads((REPO_ROOT / "releases.toml").read_text())["releases"]
 
 
 def release_order(version: str) -> Version:

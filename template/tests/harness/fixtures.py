@@ -115,13 +115,13 @@ def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test that would use the test database from an event loop other than the session's
     fails here, before any fixture opens it, with the cause and the fix."""
+    APP_ERRORS.records.clear()
     if DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
         return
     marker = item.get_closest_marker("asyncio")
     loop_scope = marker.kwargs.get("loop_scope", "session") if marker else "session"
     if loop_scope != "session" or item.get_closest_marker("anyio"):
         pytest.fail(wrong_loop_message(), pytrace=False)
-    APP_ERRORS.records.clear()
 
 
 @pytest.hookimpl(wrapper=True)
