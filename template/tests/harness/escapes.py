@@ -1,12 +1,13 @@
 """No connection to the test database outside the harness goes unnoticed.
 
-While a test's body runs, every connection any engine opens on the test database is seen
-here (SQLAlchemy's `engine_connect` event, for every engine), and all but those of the
-app's engine under test (tests/harness/shared_connection.py) are remembered: an engine
-built from the settings, or the run's engine kept from the lifespan's start, commits for
-real beside the test's transaction. The test then fails, naming the engine and the line of
-code that connected. The lifespan's start and the fixtures' setup are not watched: the
-harness and session-wide reference data connect there on purpose.
+While a test's body and its own function-scoped fixtures run, every connection any engine
+opens on the test database is seen here (SQLAlchemy's `engine_connect` event, for every
+engine), and all but those of the app's engine under test (tests/harness/shared_connection.py)
+are remembered: an engine built from the settings, or the run's engine kept from the
+lifespan's start, commits for real beside the test's transaction. The test then fails, naming
+the engine and the line of code that connected. The lifespan's start, the harness's fixtures
+and session-scoped ones are not watched: the harness and session-wide reference data connect
+there on purpose.
 """
 
 import traceback

@@ -143,6 +143,22 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    """The setup of a test's own fixtures is watched too; the harness's, and session-wide
+    fixtures (reference data committed once for the run), are not."""
+    watch = escape_watch()
+    before = watch.watching
+    defined_in = getattr(fixturedef.func, "__wrapped__", fixturedef.func).__module__
+    watch.watching = fixturedef.scope == "function" and not defined_in.startswith(__package__)
+    try:
+        return (yield)
+    finally:
+        watch.watching = before
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
