@@ -92,7 +92,7 @@ MUTATIONS = [
         "tests/harness/escapes.py",
         "        if not self.watching:\n            return\n",
         "        return  # mutation: no connection is ever watched\n",
-        f"{APP_DATABASE_TESTS}::test_a_connection_beside_the_harness_is_named",
+        f"{APP_DATABASE_TESTS}::test_a_connection_beside_the_harness_is_refused_and_named",
     ),
     Mutation(
         "harness-skips-the-lifespan",
@@ -310,7 +310,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 
 async def test_1_leaves_its_connection_mid_transaction(async_connection: AsyncConnection) -> None:
-    await async_connection.commit()  # ends the harness's transaction
+    await async_connection.rollback()  # ends the harness's transaction
     raw = await async_connection.get_raw_connection()
     await raw.driver_connection.execute("BEGIN")  # one SQLAlchemy knows nothing of
 

@@ -34,6 +34,7 @@ AT_THE_END = "at the end of the run"
 HOLDS_THE_LOOP = "The test database is bound to the test session's event loop"
 OWN_CLIENT = "This test calls the app through a client of its own"
 APP_EXCEPTIONS = "App exceptions (answered 500)"
+HARNESS_NOTES = "Harness notes"
 
 
 @dataclass(frozen=True)
@@ -334,8 +335,8 @@ class Run:
 
 
 def app_exception_sections(output: str) -> dict[str, str]:
-    """The harness's "App exceptions (answered 500)" sections of pytest's terminal report, by
-    test name (the JUnit report leaves report sections out)."""
+    """The harness's sections of pytest's terminal report ("App exceptions (answered 500)",
+    "Harness notes"), by test name (the JUnit report leaves report sections out)."""
     sections: dict[str, list[str]] = {}
     test, current = "", None
     for line in output.splitlines():
@@ -346,7 +347,7 @@ def app_exception_sections(output: str) -> dict[str, str]:
         elif line.startswith("====="):
             test, current = "", None
         elif section:
-            is_ours = test and section.group(1) == APP_EXCEPTIONS
+            is_ours = test and section.group(1) in (APP_EXCEPTIONS, HARNESS_NOTES)
             current = sections.setdefault(test, [line]) if is_ours else None
         elif current is not None:
             current.append(line)

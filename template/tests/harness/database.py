@@ -425,19 +425,6 @@ def _key(url: URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
-async def empty_tables_after_a_broken_test(engine: AsyncEngine) -> None:
-    """`empty_tables`, on a connection of its own: the pool of `engine` may still hold the
-    broken test's connection. In-memory SQLite has one connection, which is the database."""
-    if is_in_memory_sqlite(engine.url):
-        await empty_tables(engine)
-        return
-    separate = create_test_engine(engine.url)
-    try:
-        await empty_tables(separate)
-    finally:
-        await separate.dispose()
-
-
 def _delete_rows(connection: Connection) -> None:
     existing = MetaData()
     existing.reflect(connection)

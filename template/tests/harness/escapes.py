@@ -3,11 +3,12 @@
 While a test's body and its own function-scoped fixtures run, every connection any engine
 opens on the test database is seen here (SQLAlchemy's `engine_connect` event, for every
 engine), and all but those of the app's engine under test (tests/harness/shared_connection.py)
-are remembered: an engine built from the settings, or the run's engine kept from the
-lifespan's start, commits for real beside the test's transaction. The test then fails, naming
-the engine and the line of code that connected. The lifespan's start, the harness's fixtures
-and session-scoped ones are not watched: the harness and session-wide reference data connect
-there on purpose.
+are refused (`EscapeError`) and remembered: an engine built from the settings, or the run's
+engine kept from the lifespan's start, would commit for real beside the test's transaction.
+The test then fails, naming the engine and the line of code that connected, even where the
+code under test swallowed the error (a request answers it with a 500). The lifespan's start,
+the harness's fixtures and session-scoped ones are not watched: the harness and session-wide
+reference data connect there on purpose.
 """
 
 import traceback
@@ -26,6 +27,10 @@ HOW_TO_REACH_IT = (
 )
 
 
+class EscapeError(RuntimeError):
+    """A connection to the test database outside the harness, refused."""
+
+
 class EscapeWatch:
     def __init__(self, test_url: URL, allowed: Callable[[Engine], bool]) -> None:
         self.test_url = test_url.render_as_string(hide_password=False)
@@ -42,7 +47,10 @@ class EscapeWatch:
         engine = connection.engine
         if self.allowed(engine) or engine.url.render_as_string(False) != self.test_url:
             return
-        self.escapes.append(f"{engine!r}, connected at {_caller()}")
+        escape = f"{engine!r}, connected at {_caller()}"
+        self.escapes.append(escape)
+        connection.close()  # refused before any statement: nothing it would do is committed
+        raise EscapeError(f"Refused a connection to the test database: {escape}. {HOW_TO_REACH_IT}")
 
     def take(self) -> list[str]:
         escapes, self.escapes = self.escapes, []

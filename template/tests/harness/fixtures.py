@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx import AsyncClient, Client
-from sqlalchemy import URL, Engine
+from sqlalchemy import URL, Engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -47,7 +47,6 @@ from tests.harness.database import (
     close_test_connection,
     database_under_test,
     empty_tables,
-    empty_tables_after_a_broken_test,
     open_test_database,
     reach_or_start_server,
 )
@@ -100,6 +99,9 @@ def escape_watch() -> EscapeWatch:
 
 
 _APP_ENGINES: list[Engine] = []
+# What the app's engine under test noticed during a test, for its report if it fails.
+HARNESS_NOTES: list[str] = []
+NOTES_SECTION = "Harness notes"
 
 
 def _is_the_apps_engine_under_test(engine: Engine) -> bool:
@@ -116,6 +118,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test that would use the test database from an event loop other than the session's
     fails here, before any fixture opens it, with the cause and the fix."""
     APP_ERRORS.records.clear()
+    HARNESS_NOTES.clear()
     if DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
         return
     marker = item.get_closest_marker("asyncio")
@@ -165,8 +168,11 @@ def pytest_runtest_makereport(
     report = yield
     if report.failed and APP_ERRORS.records:
         report.sections.append((SECTION, APP_ERRORS.take_report()))
+    if report.failed and HARNESS_NOTES:
+        report.sections.append((NOTES_SECTION, "\n".join(HARNESS_NOTES)))
     if call.when == "teardown":
         APP_ERRORS.records.clear()
+        HARNESS_NOTES.clear()
     return report
 
 
@@ -240,6 +246,7 @@ def app_engine(async_engine: AsyncEngine) -> TestConnectionEngine:
     """The engine the app works with during a test: it lends every checkout the test's
     connection, inside a savepoint, one task at a time (tests/harness/shared_connection.py)."""
     engine = TestConnectionEngine(async_engine, database_under_test().url)
+    engine.savepoints.notes = HARNESS_NOTES
     _APP_ENGINES.append(engine.engine.sync_engine)
     return engine
 
@@ -270,29 +277,41 @@ async def async_connection(
 ) -> AsyncIterator[AsyncConnection]:
     """The test's connection, inside an outer transaction that is always rolled back. The app
     gets it too, for every session and connection it opens during the test."""
+    tasks_before = asyncio.all_tasks()
     connection = await async_engine.connect()
     transaction = await connection.begin()
+    assert connection.sync_connection is not None, "connected"
+    event.listen(connection.sync_connection, "commit", _refuse_commit)
     app_engine.lend(connection)
     try:
         yield connection
     finally:
-        leftover = await app_engine.take_back()
+        leftover = await app_engine.take_back(tasks_before)
+        event.remove(connection.sync_connection, "commit", _refuse_commit)
         ended_by_the_test = await close_test_connection(connection, transaction)
-        if ended_by_the_test:
-            await empty_tables_after_a_broken_test(async_engine)  # what it committed
     if leftover:
         pytest.fail(
-            f"The test ended while {' and '.join(leftover)} still used the database: await "
-            "what the app starts (a task, a background job) before the test returns.",
+            f"The test ended while {' and '.join(leftover)} still used the database or ran: "
+            "await what the app starts (a task, a background job) before the test returns.",
             pytrace=False,
         )
     if ended_by_the_test:
-        pytest.fail(
-            "This test ended the harness's transaction itself (a commit or rollback on "
-            "async_connection): the rows it committed were deleted. Commit through "
-            "async_session (a savepoint), or ask for `transactional_db` for real commits.",
-            pytrace=False,
-        )
+        pytest.fail(ENDED_BY_THE_TEST, pytrace=False)
+
+
+ENDED_BY_THE_TEST = (
+    "This test ended the harness's transaction itself (a commit or rollback on "
+    "async_connection; a commit is refused, its rows would outlive the test). Commit through "
+    "async_session (a savepoint), or ask for `transactional_db` for real commits."
+)
+
+
+def _refuse_commit(_connection: object) -> None:
+    raise HarnessTransactionError(ENDED_BY_THE_TEST)
+
+
+class HarnessTransactionError(RuntimeError):
+    """A test tried to commit the transaction the harness rolls back after it."""
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import URL, Engine
+from sqlalchemy import URL, Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import ConnectionPoolEntry, Pool
@@ -43,8 +43,10 @@ HOW_TO_COMMIT = (
 )
 
 
-class TurnTimeoutError(TimeoutError):
-    """A task waited too long for the test's connection, which another task holds."""
+class TurnTimeoutError(RuntimeError):
+    """A task waited too long for the test's connection, which another task holds. Not a
+    TimeoutError: the app would answer 503 (the database unavailable), where this is a
+    mistake of the test or the app, answered 500 and shown in the test's report."""
 
 
 class WrongEventLoopError(RuntimeError):
@@ -181,34 +183,121 @@ def wrong_loop_message() -> str:
     )
 
 
-def _savepoint_dialect(dialect: Dialect) -> Dialect:
+def _run(dbapi_connection: Any, statement: str) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
+
+
+@dataclass
+class Savepoints:
+    """The savepoints open on the lent connection, innermost last: the app's (one per
+    transaction of a checkout) and those of the test's own sessions.
+
+    A savepoint is released only once it is the innermost: releasing one with newer ones
+    above it would release them too (a request's commit would end the savepoint the test's
+    session, or an `engine.begin()` block of the same request, still works in). Until then its
+    release waits, and happens with the release of the last one above it.
+    """
+
+    open: list[str] = field(default_factory=list)
+    released: set[str] = field(default_factory=set)
+    # The app's transactions committed into another of the app's, by the latter: if it rolls
+    # back, they are lost with it, where in production each had a connection of its own.
+    absorbed: dict[str, list[str]] = field(default_factory=dict)
+    # What the harness noticed that a failing test's report shows (`lost_with_a_rollback`).
+    notes: list[str] = field(default_factory=list)
+
+    def opened(self, name: str) -> None:
+        self.open.append(name)
+
+    def release(self, name: str, release_now: Callable[[str], None]) -> None:
+        if name in self.open and self.open[-1] != name:
+            self.released.add(name)  # released with the last of those above it
+            return
+        release_now(name)
+        if name in self.open:
+            del self.open[self._innermost(name)]
+            self._absorb(name)
+        while self.open and self.open[-1] in self.released:
+            waiting = self.open.pop()
+            self.released.discard(waiting)
+            release_now(waiting)
+            self._absorb(waiting)
+
+    def _absorb(self, name: str) -> None:
+        parent = self.open[-1] if self.open else None
+        if _is_checkout(name) and parent is not None and _is_checkout(parent):
+            self.absorbed.setdefault(parent, []).append(name)
+
+    def lost_with_a_rollback(self, name: str) -> None:
+        """The app's transaction `name` rolls back: say so if others were committed into it."""
+        if lost := self.absorbed.pop(name, []):
+            self.notes.append(
+                f"The app committed {len(lost)} transaction(s) ({', '.join(lost)}) while "
+                f"another of its transactions ({name}) was open, and that one then rolled "
+                "back. Under the harness they share the test's connection, so the commits were "
+                "lost with it; in production each has a connection of its own, and they are "
+                "kept. A test of that asks for `transactional_db`."
+            )
+
+    def rolled_back_to(self, name: str) -> None:
+        """ROLLBACK TO `name` ended every savepoint above it."""
+        if name in self.open:
+            above = self._innermost(name) + 1
+            self.released.difference_update(self.open[above:])
+            del self.open[above:]
+
+    def _innermost(self, name: str) -> int:
+        """Where the savepoint a statement naming `name` means is: the newest of that name
+        (the sessions of two connections both number theirs from sa_savepoint_1)."""
+        return len(self.open) - 1 - self.open[::-1].index(name)
+
+    def clear(self) -> None:
+        self.open.clear()
+        self.released.clear()
+        self.absorbed.clear()
+
+
+CHECKOUT_SAVEPOINT = "harness_"
+
+
+def _is_checkout(name: str) -> bool:
+    """Whether a savepoint is the transaction of one of the app's checkouts (not a nested one
+    within it, nor one of the test's own sessions)."""
+    return name.startswith(CHECKOUT_SAVEPOINT)
+
+
+def _savepoint_dialect(dialect: Dialect, savepoints: Savepoints) -> Dialect:
     """A copy of the test engine's dialect (initialised: server version, quoting) whose
     transactions are savepoints of the connection they run on."""
-    savepoints: dict[int, str] = {}
+    names: dict[int, str] = {}  # by checkout: the savepoint its transaction is
     counter = iter(range(1, 1 << 62))
 
-    def execute(dbapi_connection: Any, statement: str) -> None:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(statement)
-        finally:
-            cursor.close()
-
     def do_begin(dbapi_connection: Any) -> None:
-        name = f"harness_{next(counter)}"
-        execute(dbapi_connection, f"SAVEPOINT {name}")
-        savepoints[id(dbapi_connection)] = name
+        name = f"{CHECKOUT_SAVEPOINT}{next(counter)}"
+        _run(dbapi_connection, f"SAVEPOINT {name}")
+        names[id(dbapi_connection)] = name
+        savepoints.opened(name)
 
     def do_commit(dbapi_connection: Any) -> None:
-        name = savepoints.pop(id(dbapi_connection), None)
+        name = names.pop(id(dbapi_connection), None)
         if name is not None:
-            execute(dbapi_connection, f"RELEASE SAVEPOINT {name}")
+            savepoints.release(
+                name, lambda done: _run(dbapi_connection, f"RELEASE SAVEPOINT {done}")
+            )
 
     def do_rollback(dbapi_connection: Any) -> None:
-        name = savepoints.pop(id(dbapi_connection), None)
+        name = names.pop(id(dbapi_connection), None)
         if name is not None:
-            execute(dbapi_connection, f"ROLLBACK TO SAVEPOINT {name}")
-            execute(dbapi_connection, f"RELEASE SAVEPOINT {name}")
+            _run(dbapi_connection, f"ROLLBACK TO SAVEPOINT {name}")
+            savepoints.lost_with_a_rollback(name)
+            savepoints.rolled_back_to(name)
+            savepoints.release(
+                name, lambda done: _run(dbapi_connection, f"RELEASE SAVEPOINT {done}")
+            )
 
     def set_isolation_level(_dbapi_connection: Any, level: str) -> None:
         raise NotImplementedError(
@@ -224,6 +313,48 @@ def _savepoint_dialect(dialect: Dialect) -> Dialect:
     return copied
 
 
+def _track_savepoints(dialect: Dialect, pool: "LendingPool", savepoints: Savepoints) -> None:
+    """Nested transactions (`begin_nested()`, and the test's own sessions, which the test
+    engine's dialect serves) open savepoints on the lent connection: they take their place in
+    `savepoints` too."""
+    do_savepoint = dialect.do_savepoint
+    do_release_savepoint = dialect.do_release_savepoint
+    do_rollback_to_savepoint = dialect.do_rollback_to_savepoint
+
+    def lent(connection: Connection) -> Any:
+        dbapi_connection = connection.connection.dbapi_connection
+        return dbapi_connection if dbapi_connection is pool.lent else None
+
+    def savepoint(connection: Connection, name: str) -> None:
+        do_savepoint(connection, name)
+        if lent(connection) is not None:
+            savepoints.opened(name)
+
+    def release_savepoint(connection: Connection, name: str) -> None:
+        dbapi_connection = lent(connection)
+        if dbapi_connection is None:
+            do_release_savepoint(connection, name)
+            return
+
+        def release_now(done: str) -> None:
+            if done == name:
+                do_release_savepoint(connection, name)
+            else:
+                _run(dbapi_connection, f"RELEASE SAVEPOINT {done}")
+
+        savepoints.release(name, release_now)
+
+    def rollback_to_savepoint(connection: Connection, name: str) -> None:
+        do_rollback_to_savepoint(connection, name)
+        if lent(connection) is not None:
+            savepoints.rolled_back_to(name)
+            savepoints.released.add(name)  # SQLAlchemy leaves it open: gone with the one below
+
+    dialect.do_savepoint = savepoint  # type: ignore[method-assign]
+    dialect.do_release_savepoint = release_savepoint  # type: ignore[method-assign]
+    dialect.do_rollback_to_savepoint = rollback_to_savepoint  # type: ignore[method-assign]
+
+
 class TestConnectionEngine:
     """The app's engine for a whole test run; each test lends it its connection."""
 
@@ -232,9 +363,11 @@ class TestConnectionEngine:
     def __init__(self, test_engine: AsyncEngine, url: URL) -> None:
         self.turns = Turns()
         self.pool = LendingPool(self._no_new_connections, self.turns)
-        sync_engine = Engine(
-            self.pool, _savepoint_dialect(test_engine.dialect), url, hide_parameters=True
-        )
+        self.savepoints = Savepoints()
+        dialect = _savepoint_dialect(test_engine.dialect, self.savepoints)
+        for each in (dialect, test_engine.dialect):
+            _track_savepoints(each, self.pool, self.savepoints)
+        sync_engine = Engine(self.pool, dialect, url, hide_parameters=True)
         self.engine = AsyncEngine(sync_engine)
         self.database = Database(self.engine, create_sessionmaker(self.engine))
 
@@ -248,16 +381,19 @@ class TestConnectionEngine:
         self.pool.lent = connection.sync_connection.connection.dbapi_connection
         self.pool.loop = asyncio.get_running_loop()
 
-    async def take_back(self) -> list[str]:
-        """Ends the loan. The tasks still holding or waiting for the connection are cancelled
-        (and awaited, briefly); returns their names."""
+    async def take_back(self, tasks_before: set[asyncio.Task[Any]]) -> list[str]:
+        """Ends the loan. The tasks still holding or waiting for the connection, and any other
+        started since `tasks_before` (a task a request started, asleep for now, would use the
+        next test's connection) are cancelled, and awaited briefly; returns their names."""
         me = asyncio.current_task()
-        busy = [task for task in self._busy_tasks() if task is not me]
+        started = {task for task in asyncio.all_tasks() - tasks_before if not task.done()}
+        busy = [task for task in dict.fromkeys([*self._busy_tasks(), *started]) if task is not me]
         for task in busy:
             task.cancel()
         if busy:
             await asyncio.wait(busy, timeout=TURN_TIMEOUT_SECONDS)
         self.pool.lent = None
+        self.savepoints.clear()
         self.pool.checked_out.clear()
         self.turns.holder, self.turns.depth = None, 0
         self.turns.waiting.clear()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src.database import app_database, create_engine
 from src.main import app
 from tests.harness.database import database_under_test
+from tests.harness.escapes import EscapeError
 from tests.harness.fixtures import escape_watch
 
 INSERT = text("INSERT INTO alembic_version (version_num) VALUES (:probe)")
@@ -75,11 +76,14 @@ async def test_a_rolled_back_session_loses_only_its_own_writes(
     assert await probes(async_session) == ["probe-kept"]
 
 
-async def test_a_connection_beside_the_harness_is_named(async_session: AsyncSession) -> None:
+async def test_a_connection_beside_the_harness_is_refused_and_named(
+    async_session: AsyncSession,
+) -> None:
     engine = create_engine(database_under_test().url.render_as_string(hide_password=False))
     try:
-        async with engine.connect():
-            pass
+        with pytest.raises(EscapeError, match="Refused a connection to the test database"):
+            async with engine.connect():
+                pass
     finally:
         await engine.dispose()
 
