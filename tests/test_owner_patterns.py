@@ -67,7 +67,6 @@ PATTERNS = (
         "https://github.com/ITISFoundation/osparc-simcore/pull/3120",
         ("The test ended while task", "(slow_job) still used the database"),
     ),
-    # What it should be: passes today, and its task writes into a later test.
     Pattern(
         "task-sleeping-at-teardown",
         "test_background_work.py::test_a_task_left_sleeping_at_teardown_is_named",
@@ -92,14 +91,12 @@ PATTERNS = (
         "https://github.com/sseshachala/conductai/issues/1197",
         PASSES,
     ),
-    # What it should be: the request answers 503 and the holder is named nowhere.
     Pattern(
         "request-waits-for-request",
         "test_concurrency.py::test_a_request_waiting_for_another_fails_naming_the_holder",
         "https://github.com/encode/databases/issues/125",
         ("waited 0.2 s for the test's database connection, which task", "holds"),
     ),
-    # Fails today: the request's release takes the test's newer savepoint with it.
     Pattern(
         "test-session-during-a-request",
         "test_concurrency.py::test_the_tests_session_reads_while_a_request_waits",
@@ -192,14 +189,12 @@ PATTERNS = (
         "https://docs.sqlalchemy.org/en/20/core/connections.html#begin-once",
         PASSES,
     ),
-    # What it should be: a bare assertion today (the audit row is rolled back with the request).
     Pattern(
         "audit-of-a-refused-request",
         "test_transactions.py::test_a_refused_request_keeps_its_audit_row_only",
         "https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/",
         "transactional_db",
     ),
-    # Fails today: `savepoint "harness_N" does not exist`, answered 500.
     Pattern(
         "audit-overlapping-request-session",
         "test_transactions.py::test_an_audit_transaction_overlapping_the_request_session",

@@ -47,8 +47,8 @@ async def test_a_task_left_sleeping_at_teardown_is_named(async_client: AsyncClie
     """Owner mistake, https://github.com/bolna-ai/bolna/pull/809 (fire-and-forget tasks that
     outlive their caller): the request starts a reminder that sleeps, then writes
     through `app_database(app)`. The test returns while it sleeps: when it wakes it writes
-    into whichever test runs then. The harness should fail this test, as it fails one whose
-    task still holds the database."""
+    into whichever test runs then. The harness cancels it and fails this test, naming it, as
+    it fails one whose task still holds the database."""
     response = await async_client.post("/patterns/tasks/remind", json=person("Sleeper"))
 
     assert response.status_code == 202

@@ -33,9 +33,9 @@ async def test_a_refused_request_keeps_its_audit_row_only(
     """Owner mistake the harness's guide documents, https://fastapi.tiangolo.com/tutorial/dependencies/dependencies-with-yield/
     (the session dependency rolls back on an exception): in production the audit row is
     committed on a connection of its own and stays. Under the harness it nests in the
-    request's savepoint and is rolled back with it, so this assertion fails; the guide says
-    such a test asks for `transactional_db` (test_committed.py), and the harness should say
-    so when it happens instead of leaving a bare assertion."""
+    request's savepoint and is rolled back with it, so this assertion fails, and the failing
+    test's report says why and that such a test asks for `transactional_db`
+    (test_committed.py)."""
     response = await async_client.post("/patterns/audited-users/refused", json=person("Ada"))
 
     assert response.status_code == 409
