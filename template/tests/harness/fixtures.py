@@ -343,8 +343,9 @@ async def committed_test_database(committed_engine: AsyncEngine) -> AsyncIterato
 
 @pytest.fixture
 def test_sessionmaker(test_database: TestDatabase) -> async_sessionmaker[AsyncSession]:
-    """The app's own session factory, joining the test's transaction through savepoints (the
-    test-data factories of tests/factories/ use it too)."""
+    """The test's own sessions: the app's session factory, joining the test's transaction
+    through savepoints (with `transactional_db`, on the committed database). The test-data
+    factories of tests/factories/ use it too."""
     return test_database.sessionmaker
 
 

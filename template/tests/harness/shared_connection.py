@@ -14,7 +14,9 @@ take turns (`Turns`): one asyncio task at a time holds the connection, from its 
 checkout to its last checkin, and checkouts of the task holding it nest inside its turn. The
 requests of one test are serialized at the database, where in production each has its own
 connection and transaction. A task that waits longer than `TURN_TIMEOUT_SECONDS` fails,
-naming the task that holds the connection, instead of deadlocking.
+naming the task that holds the connection, instead of deadlocking. Within a turn, and against
+the test's own sessions (which take no turn, so that they never block a request), savepoints
+still end out of order: one is released only once it is the innermost (`Savepoints`).
 """
 
 import asyncio
@@ -163,14 +165,12 @@ class LendingPool(Pool):
         return record
 
     def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
-        if self.checked_out.pop(record, _NOT_CHECKED_OUT) is not _NOT_CHECKED_OUT:
+        if record in self.checked_out:  # not one a test's end took back already
+            del self.checked_out[record]
             self.turns.give_back()
 
     def _close_connection(self, connection: DBAPIConnection, *, terminate: bool = False) -> None:
         """Never closed here: the test's fixture decides what becomes of its connection."""
-
-
-_NOT_CHECKED_OUT = object()
 
 
 def wrong_loop_message() -> str:
