@@ -47,19 +47,20 @@ async def test_the_apps_own_writes_do_not_outlive_the_test(
 async def test_sessions_used_at_once_take_turns(
     async_client: AsyncClient, async_session: AsyncSession
 ) -> None:
-    """Two of the app's sessions, each yielding to the other mid-transaction, as gathered
-    requests do: their savepoints nest in turn instead of interleaving."""
+    """Two of the app's sessions, each reading, yielding to the other (as gathered requests
+    do), then writing what it read: they run one after the other, as two transactions behind
+    a row lock do in production, instead of both reading before either writes."""
 
-    async def write(probe: str) -> None:
+    async def count_then_write() -> None:
         async with app_database(app).sessionmaker() as session:
-            await session.execute(INSERT, {"probe": f"probe-{probe}-1"})
+            seen = len(await probes(session))
             await asyncio.sleep(0)  # the other one runs now, as far as it can
-            await session.execute(INSERT, {"probe": f"probe-{probe}-2"})
+            await session.execute(INSERT, {"probe": f"probe-after-{seen}"})
             await session.commit()
 
-    await asyncio.gather(write("a"), write("b"))
+    await asyncio.gather(count_then_write(), count_then_write())
 
-    assert await probes(async_session) == ["probe-a-1", "probe-a-2", "probe-b-1", "probe-b-2"]
+    assert await probes(async_session) == ["probe-after-0", "probe-after-1"]
 
 
 async def test_a_rolled_back_session_loses_only_its_own_writes(
