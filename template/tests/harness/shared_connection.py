@@ -8,15 +8,17 @@ each checkout into a savepoint of the test's transaction: BEGIN is `SAVEPOINT`, 
 tasks and `engine.begin()` blocks all write into the test's transaction, which the harness
 rolls back when the test ends.
 
-Savepoints nest; they must not interleave. Two requests gathered in one test would otherwise
-release each other's savepoints (`savepoint "sa_savepoint_2" does not exist`). So checkouts
-take turns (`Turns`): one asyncio task at a time holds the connection, from its first
-checkout to its last checkin, and checkouts of the task holding it nest inside its turn. The
-requests of one test are serialized at the database, where in production each has its own
-connection and transaction. A task that waits longer than `TURN_TIMEOUT_SECONDS` fails,
-naming the task that holds the connection, instead of deadlocking. Within a turn, and against
-the test's own sessions (which take no turn, so that they never block a request), savepoints
-still end out of order: one is released only once it is the innermost (`Savepoints`).
+Two requests gathered in one test would otherwise interleave on that one connection: each
+would release the other's savepoints (`savepoint "sa_savepoint_2" does not exist`), and two
+that read and then write could both read before either writes, where row locks (`SELECT ...
+FOR UPDATE`) make one wait for the other in production. So checkouts take turns (`Turns`):
+one asyncio task at a time holds the connection, from its first checkout to its last
+checkin, and checkouts of the task holding it nest inside its turn. The requests of one test
+are serialized at the database, where in production each has its own connection and
+transaction. A task that waits longer than `TURN_TIMEOUT_SECONDS` fails, naming the task that
+holds the connection, instead of deadlocking. Within a turn, and against the test's own
+sessions (which take no turn, so that they never block a request), savepoints still end out
+of order: one is released only once it is the innermost (`Savepoints`).
 """
 
 import asyncio
