@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from asgi_lifespan import LifespanManager
 from httpx import AsyncClient, Client
-from sqlalchemy import URL, Engine, event
+from sqlalchemy import URL, Connection, Engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -248,6 +248,12 @@ def app_engine(async_engine: AsyncEngine) -> TestConnectionEngine:
     engine = TestConnectionEngine(async_engine, database_under_test().url)
     engine.savepoints.notes = HARNESS_NOTES
     _APP_ENGINES.append(engine.engine.sync_engine)
+
+    def refuse_the_tests_commit(connection: Connection) -> None:
+        if engine.lends(connection):
+            raise HarnessTransactionError(ENDED_BY_THE_TEST)
+
+    event.listen(async_engine.sync_engine, "commit", refuse_the_tests_commit)
     return engine
 
 
@@ -280,14 +286,11 @@ async def async_connection(
     tasks_before = asyncio.all_tasks()
     connection = await async_engine.connect()
     transaction = await connection.begin()
-    assert connection.sync_connection is not None, "connected"
-    event.listen(connection.sync_connection, "commit", _refuse_commit)
     app_engine.lend(connection)
     try:
         yield connection
     finally:
         leftover = await app_engine.take_back(tasks_before)
-        event.remove(connection.sync_connection, "commit", _refuse_commit)
         ended_by_the_test = await close_test_connection(connection, transaction)
     if leftover:
         pytest.fail(
@@ -304,10 +307,6 @@ ENDED_BY_THE_TEST = (
     "async_connection; a commit is refused, its rows would outlive the test). Commit through "
     "async_session (a savepoint), or ask for `transactional_db` for real commits."
 )
-
-
-def _refuse_commit(_connection: object) -> None:
-    raise HarnessTransactionError(ENDED_BY_THE_TEST)
 
 
 class HarnessTransactionError(RuntimeError):

@@ -377,6 +377,11 @@ class TestConnectionEngine:
     def _no_new_connections() -> DBAPIConnection:
         raise NoTestConnectionError("The app's test engine only lends the test's connection.")
 
+    def lends(self, connection: Connection) -> bool:
+        """Whether `connection` is the one lent now (the running test's own)."""
+        lent = self.pool.lent
+        return lent is not None and connection.connection.dbapi_connection is lent
+
     def lend(self, connection: AsyncConnection) -> None:
         """From now on, every checkout gets `connection` (inside its transaction)."""
         assert connection.sync_connection is not None, "lend an open connection"
