@@ -1,7 +1,7 @@
 """The edit-test loop of a generated service, measured: one selected test against the import
 floor, and a suite of about 2,000 tests serially and with `-n 2`, on SQLite and PostgreSQL.
 
-    uv run python -m bench.loop_figures [--rounds 5] [--tests 2000 [1000 ...]]
+    uv run python -m bench.loop_figures [--rounds 5] [--tests 2000 [1000 ...]] [--baseline 7.2.0]
 
 Renders the working tree (default answers; the postgresql variant too when META_POSTGRES_URL
 names a server: `eval "$(make -s pg)"`), runs each pair of commands alternately `rounds`
@@ -39,8 +39,11 @@ from tests.support.rendering import (
     render,
     snapshot_working_tree,
 )
+from tests.update.repository import RELEASES, extract_commit
 
 RESULTS_DIR = BENCH_DIR / "results" / "loop"
+# The suffix of the baseline release's figures (`--baseline`).
+BASELINE = " (baseline)"
 FLOOR = "import pytest, fastapi, sqlalchemy.ext.asyncio, httpx, aiosqlite"
 ONE_TEST = "tests/integration/test_user_endpoints.py::TestUserEndpoints::test_create_user"
 # pytest's cache stays on, as in a project: it keeps the migrated schema's image, which the
@@ -76,16 +79,18 @@ def timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     return elapsed
 
 
-def alternate(
-    commands: dict[str, list[str]], cwd: Path, env: dict[str, str], rounds: int
-) -> dict[str, float]:
-    """The median wall time of each command, run in turn `rounds` times (after one warm-up)."""
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    for command in commands.values():
-        timed(command, cwd, env)
+# A command to time, and where: (command, project, environment).
+Job = tuple[list[str], Path, dict[str, str]]
+
+
+def alternate(jobs: dict[str, Job], rounds: int) -> dict[str, float]:
+    """The median wall time of each job, run in turn `rounds` times (after one warm-up)."""
+    times: dict[str, list[float]] = {name: [] for name in jobs}
+    for job in jobs.values():
+        timed(*job)
     for _ in range(rounds):
-        for name, command in commands.items():
-            times[name].append(timed(command, cwd, env))
+        for name, job in jobs.items():
+            times[name].append(timed(*job))
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -99,70 +104,101 @@ def add_bulk_tests(project: Path, total: int) -> int:
     return collected_count(project, "tests")
 
 
-def run(rounds: int, sizes: list[int]) -> dict[str, Any]:
+def run(rounds: int, sizes: list[int], baseline: str | None = None) -> dict[str, Any]:
+    """Every figure, and with `baseline` (a release of releases.toml, or a commit) the same
+    figure of that release's projects, timed in the same rounds."""
     figures: dict[str, Any] = {}
     server = os.environ.get("META_POSTGRES_URL")
     with tempfile.TemporaryDirectory(prefix="loop-figures-") as scratch:
         root = Path(scratch)
-        template = snapshot_working_tree(root / "template")
-        sqlite = render(template, root / "sqlite", DEFAULT_ANSWERS)
+        trees = {"": snapshot_working_tree(root / "template")}
+        if baseline is not None:
+            trees[BASELINE] = extract_commit(RELEASES.get(baseline, baseline), root / "baseline")
         env = project_env()
-        figures["one test"] = alternate(
-            {
-                "floor": [sys.executable, "-c", FLOOR],
-                "one test": [*PYTEST, ONE_TEST],
-                "without image": [*PYTEST, *WITHOUT_IMAGE, ONE_TEST],
-            },
-            sqlite,
-            env,
-            rounds,
-        )
+        variants: dict[str, dict[str, tuple[Path, dict[str, str]]]] = {"sqlite": {}}
+        for tree, template in trees.items():
+            variants["sqlite"][tree] = (
+                render(template, root / f"sqlite{tree}", DEFAULT_ANSWERS),
+                env,
+            )
+            if server:
+                project = render(template, root / f"postgresql{tree}", POSTGRESQL_ANSWERS)
+                variants.setdefault("postgresql", {})[tree] = (project, postgres_test_env(server))
+        one_test: dict[str, Job] = {}
+        for tree, (project, _) in variants["sqlite"].items():
+            one_test[f"floor{tree}"] = ([sys.executable, "-c", FLOOR], project, env)
+            one_test[f"one test{tree}"] = ([*PYTEST, ONE_TEST], project, env)
+            one_test[f"without image{tree}"] = ([*PYTEST, *WITHOUT_IMAGE, ONE_TEST], project, env)
+        figures["one test"] = alternate(one_test, rounds)
         print("one test: measured", flush=True)
-        variants = {"sqlite": (sqlite, env)}
-        if server:
-            postgresql = render(template, root / "postgresql", POSTGRESQL_ANSWERS)
-            variants["postgresql"] = (postgresql, postgres_test_env(server))
         suite = [*PYTEST, IN_FILE_ORDER]
-        for database, (project, variant_env) in variants.items():
+        for database, projects in variants.items():
             figures[database] = []
             for size in sizes:
-                collected = add_bulk_tests(project, size)
-                measured = alternate(
-                    {"serial": suite, "-n 2": [*suite, "-n", "2"]}, project, variant_env, rounds
-                )
-                figures[database].append({"tests": collected, **measured})
+                jobs: dict[str, Job] = {}
+                collected = 0
+                for tree, (project, variant_env) in projects.items():
+                    collected = add_bulk_tests(project, size)
+                    jobs[f"serial{tree}"] = (suite, project, variant_env)
+                    jobs[f"-n 2{tree}"] = ([*suite, "-n", "2"], project, variant_env)
+                figures[database].append({"tests": collected, **alternate(jobs, rounds)})
                 print(f"{database}, {collected} tests: measured", flush=True)
     return {
         "rounds": rounds,
+        "baseline": baseline,
         "figures": figures,
         "machine": machine(),
         "date": time.strftime("%Y-%m-%d"),
     }
 
 
+def row(measure: str, baseline: str, base: float, measured: str, value: float) -> str:
+    return (
+        f"| {measure} | {baseline} | {base:.2f} | {measured} | {value:.2f} | {value / base:.2f}x |"
+    )
+
+
 def report(results: dict[str, Any]) -> str:
     figures = results["figures"]
     one = figures["one test"]
+    trees = {"": "", BASELINE: f" ({results['baseline']})"} if results.get("baseline") else {"": ""}
     lines = [
         f"Medians of {results['rounds']} alternating runs, {results['date']}.",
         "",
         "| measure | baseline | s | measured | s | ratio |",
         "|---|---|---|---|---|---|",
-        (
-            f"| one selected test | import floor | {one['floor']:.2f} | one test | "
-            f"{one['one test']:.2f} | {one['one test'] / one['floor']:.2f}x |"
-        ),
-        (
-            f"| one selected test, migrating | import floor | {one['floor']:.2f} | "
-            f"`-p no:cacheprovider` | {one['without image']:.2f} | "
-            f"{one['without image'] / one['floor']:.2f}x |"
-        ),
     ]
+    for tree, label in trees.items():
+        floor = one[f"floor{tree}"]
+        lines.append(
+            row(
+                f"one selected test{label}",
+                "import floor",
+                floor,
+                "one test",
+                one[f"one test{tree}"],
+            )
+        )
+        lines.append(
+            row(
+                f"one selected test, migrating{label}",
+                "import floor",
+                floor,
+                "`-p no:cacheprovider`",
+                one[f"without image{tree}"],
+            )
+        )
     lines.extend(
-        f"| {cell['tests']} tests, {database} | serial | {cell['serial']:.2f} | `-n 2` | "
-        f"{cell['-n 2']:.2f} | {cell['-n 2'] / cell['serial']:.2f}x |"
+        row(
+            f"{cell['tests']} tests, {database}{label}",
+            "serial",
+            cell[f"serial{tree}"],
+            "`-n 2`",
+            cell[f"-n 2{tree}"],
+        )
         for database in ("sqlite", "postgresql")
         for cell in figures.get(database, [])
+        for tree, label in trees.items()
     )
     return "\n".join(lines)
 
@@ -171,8 +207,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tests", type=int, nargs="+", default=[2000])
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also time a release's projects side by side (releases.toml's version or a commit)",
+    )
     args = parser.parse_args(argv)
-    results = run(args.rounds, args.tests)
+    results = run(args.rounds, args.tests, args.baseline)
     save_results(results, report(results), RESULTS_DIR, None, "")
 
 

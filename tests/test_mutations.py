@@ -82,7 +82,7 @@ MUTATIONS = [
     Mutation(
         "sessions-take-no-turns",
         "tests/harness/shared_connection.py",
-        "        await_(self.turns.take())\n",
+        "        if not self.turns.take_now():\n            await_(self.turns.take())\n",
         "        pass  # mutation: checkouts no longer take turns\n",
         f"{APP_DATABASE_TESTS}::test_sessions_used_at_once_take_turns",
         both_sqlite_drivers=True,

@@ -80,14 +80,21 @@ class Turns:
         default_factory=deque
     )
 
-    async def take(self) -> None:
+    def take_now(self) -> bool:
+        """Take the turn if no one else holds it or waits for it (no waiting: no await)."""
         task = asyncio.current_task()
         if self.holder is not None and self.holder is task:
             self.depth += 1  # the same request or task again: nested inside its turn
-            return
+            return True
         if self.holder is None and not self.waiting:
             self.holder, self.depth = task, 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        if self.take_now():
             return
+        task = asyncio.current_task()
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting.append((task, turn))
         try:
@@ -159,7 +166,8 @@ class LendingPool(Pool):
             on_its_loop = False
         if not on_its_loop:
             raise WrongEventLoopError(wrong_loop_message())
-        await_(self.turns.take())
+        if not self.turns.take_now():
+            await_(self.turns.take())
         record = _ConnectionRecord(self, connect=False)
         record.dbapi_connection = self.lent
         record.starttime = time.time()
