@@ -238,9 +238,13 @@ class Savepoints:
             self._absorb(waiting)
 
     def _absorb(self, name: str) -> None:
+        """`name` is released into the savepoint below it, with what was committed into it."""
+        carried = self.absorbed.pop(name, [])
         parent = self.open[-1] if self.open else None
-        if _is_checkout(name) and parent is not None and _is_checkout(parent):
-            self.absorbed.setdefault(parent, []).append(name)
+        if parent is not None and _is_checkout(parent):
+            self.absorbed.setdefault(parent, []).extend(
+                [*carried, name] if _is_checkout(name) else carried
+            )
 
     def lost_with_a_rollback(self, name: str) -> None:
         """The app's transaction `name` rolls back: say so if others were committed into it."""
@@ -258,6 +262,8 @@ class Savepoints:
         if name in self.open:
             above = self._innermost(name) + 1
             self.released.difference_update(self.open[above:])
+            for gone in self.open[above:]:
+                self.absorbed.pop(gone, None)
             del self.open[above:]
 
     def _innermost(self, name: str) -> int:
@@ -284,10 +290,11 @@ def _savepoint_dialect(dialect: Dialect, savepoints: Savepoints) -> Dialect:
     """A copy of the test engine's dialect (initialised: server version, quoting) whose
     transactions are savepoints of the connection they run on."""
     names: dict[int, str] = {}  # by checkout: the savepoint its transaction is
-    counter = iter(range(1, 1 << 62))
 
     def do_begin(dbapi_connection: Any) -> None:
-        name = f"{CHECKOUT_SAVEPOINT}{next(counter)}"
+        # Named after its depth, unique among the open ones (those below it stay while it is
+        # open) and the same from test to test: asyncpg prepares each new statement text.
+        name = f"{CHECKOUT_SAVEPOINT}{len(savepoints.open) + 1}"
         _run(dbapi_connection, f"SAVEPOINT {name}")
         names[id(dbapi_connection)] = name
         savepoints.opened(name)
