@@ -1,10 +1,10 @@
-"""The ways of writing tests that FastAPI's docs and Hypothesis's show, under the harness:
-each works isolated, or fails at once saying what to use instead (docs/testing.md)."""
+"""The ways of writing tests that FastAPI's docs show, under the harness: each works
+isolated, or fails at once saying what to use instead (docs/testing.md). Hypothesis's
+`isolated_example` is tested by the template's repository, so that a service without
+Hypothesis tests never imports it."""
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,26 +29,6 @@ async def test_a_client_of_the_tests_own_is_refused_at_once() -> None:
             await bare.get("/health/live")
 
     assert str(refused.value) == USE_THE_HARNESS_CLIENTS
-
-
-# No deadline: an example is real requests on a real database, slower on a busy machine than
-# Hypothesis's 200 ms default allows.
-@settings(
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-    max_examples=5,
-    database=None,
-    deadline=None,
-)
-@given(probe=st.text(alphabet="abc", min_size=1, max_size=5))
-async def test_each_hypothesis_example_is_rolled_back(
-    async_session: AsyncSession, isolated_example: object, probe: str
-) -> None:
-    async with isolated_example():  # type: ignore[operator]
-        assert await probes(async_session) == []  # no earlier example's row
-        async with app_database(app).sessionmaker() as session:
-            await session.execute(INSERT, {"probe": f"probe-{probe}"})
-            await session.commit()
-        assert await probes(async_session) == [f"probe-{probe}"]
 
 
 # Two identical tests: whichever runs second must see none of the first one's committed rows.
