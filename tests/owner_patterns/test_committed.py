@@ -1,17 +1,15 @@
 """Tests that need real commits ask for `transactional_db` (pytest-django's name)."""
 
-import asyncio
-
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from src.database import app_database
 from src.main import app
 from src.users.models import User
-from tests.owner_patterns.helpers import emails, person
-from tests.owner_patterns.tables import accounts, audit_log
+from tests.owner_patterns.helpers import emails, person, withdraw_70_twice_from_100
+from tests.owner_patterns.tables import audit_log
 
 
 async def committed_emails(session: AsyncSession) -> list[str]:
@@ -43,16 +41,7 @@ async def test_the_row_lock_race_with_real_commits(
     and https://github.com/getsentry/sentry/pull/108344: two withdrawals, each in a
     transaction and on a connection of its own; the row lock (PostgreSQL) or the one writer
     (SQLite) refuses the second."""
-    await async_session.execute(insert(accounts).values(id=1, owner="ada", balance=100))
-    await async_session.commit()
-
-    responses = await asyncio.gather(
-        *(async_client.post("/patterns/accounts/1/withdraw", json={"amount": 70}) for _ in "ab")
-    )
-
-    assert sorted(response.status_code for response in responses) == [200, 409]
-    balance = await async_session.scalar(select(accounts.c.balance).where(accounts.c.id == 1))
-    assert balance == 30
+    await withdraw_70_twice_from_100(async_client, async_session)
 
 
 async def test_a_refused_requests_audit_row_with_real_commits(

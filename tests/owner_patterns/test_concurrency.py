@@ -4,14 +4,13 @@ import asyncio
 
 import pytest
 from httpx import AsyncClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.users.models import User
 from tests.harness.shared_connection import TestConnectionEngine
-from tests.owner_patterns.helpers import USERS, emails, person
+from tests.owner_patterns.helpers import USERS, emails, person, withdraw_70_twice_from_100
 from tests.owner_patterns.routes import SIGNAL, WAITING
-from tests.owner_patterns.tables import accounts
 
 
 async def test_five_gathered_posts_all_create(async_client: AsyncClient) -> None:
@@ -43,16 +42,7 @@ async def test_two_withdrawals_for_update_one_is_refused(
     """https://docs.sqlalchemy.org/en/20/core/selectable.html#sqlalchemy.sql.expression.Select.with_for_update
     and https://github.com/sseshachala/conductai/issues/1197: SELECT ... FOR UPDATE, two
     withdrawals at once. SQLite leaves FOR UPDATE out; the harness's turns serialize them."""
-    await async_session.execute(insert(accounts).values(id=1, owner="ada", balance=100))
-    await async_session.commit()
-
-    responses = await asyncio.gather(
-        *(async_client.post("/patterns/accounts/1/withdraw", json={"amount": 70}) for _ in "ab")
-    )
-
-    assert sorted(response.status_code for response in responses) == [200, 409]
-    balance = await async_session.scalar(select(accounts.c.balance).where(accounts.c.id == 1))
-    assert balance == 30
+    await withdraw_70_twice_from_100(async_client, async_session)
 
 
 async def test_a_request_waiting_for_another_fails_naming_the_holder(
