@@ -11,10 +11,11 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from src import discovery
+from src._template import discovery
+from src._template.create_database import cannot_connect
+from src._template.database import create_engine
 from src.config import get_settings
-from src.create_database import cannot_connect
-from src.database import Base, create_engine
+from src.database import Base
 
 discovery.import_models()  # every domain's tables on Base.metadata, to migrate and compare
 config = context.config

@@ -1,63 +1,52 @@
 """Application entry point: `uvicorn src.main:app`."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
-from src import browsers, database, discovery, errors, http_semantics, limits, request_context
-from src import health as health_checks
+from src._template import (
+    browsers,
+    discovery,
+    error_handlers,
+    health,
+    http_semantics,
+    limits,
+    request_context,
+)
+from src._template.database import open_database
 from src.config import Settings, get_settings
-from src.database import SessionDep, create_engine, create_sessionmaker
-from src.users.router import router as users_router
+from src.errors import error_responses
 
 
-@asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[database.Database]:
-    """The app's database while the block runs: the one the test harness hands in
-    (database.use_database), or an engine on DATABASE_URL, closed at the end."""
-    if (handed_in := database.handed_in_database()) is not None:
-        yield handed_in  # its owner closes it
-        return
-    engine = create_engine(
-        settings.database_url,
-        echo=settings.database_echo,
-        pool_timeout=settings.database_pool_timeout,
-        connect_timeout=settings.database_connect_timeout,
-        command_timeout=settings.database_command_timeout,
-    )
-    try:
-        yield database.Database(engine, create_sessionmaker(engine))
-    finally:
-        await engine.dispose()
+def lifespan_with(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_database(settings) as database:
+            app.state.database = database
+            # Startup code of yours goes here: src.database.app_database(app) is the app's
+            # database (under the test harness, the test database).
+            yield
 
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with open_database(get_settings()) as opened:
-        app.state.database = opened
-        # Startup code of yours goes here: database.app_database(app) is the app's database
-        # (under the test harness, the test database).
-        yield
+    return lifespan
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The application: lifespan, docs, error handling, request ids, health checks, and the
-    router of every domain under src/ (src/discovery.py)."""
+    router of every domain under src/ (src/_template/discovery.py)."""
     app = discovery.ServiceApp(
         title=settings.app_name,
         debug=settings.debug,
-        lifespan=lifespan,
+        lifespan=lifespan_with(settings),
         # Without an OpenAPI URL there is no schema, Swagger UI or ReDoc to serve.
         openapi_url="/openapi.json" if settings.docs_enabled else None,
         # Any operation can reject its input: 400 for a body that cannot be decoded, 408 for one
         # that does not arrive in time, 413 for one too large, 422 for invalid values; and any
         # can meet an unavailable database: 503. Documented for every route, in the shared
         # error shape.
-        responses=errors.error_responses(400, 408, 413, 422, 503),
+        responses=error_responses(400, 408, 413, 422, 503),
     )
-    errors.install_error_handlers(app)
+    error_handlers.install(app)
     http_semantics.install(app)
     limits.install(
         app,
@@ -70,19 +59,10 @@ def create_app(settings: Settings) -> FastAPI:
         allowed_origins=settings.cors_allowed_origins,
         allow_credentials=settings.cors_allow_credentials,
     )
-    app.include_router(health_checks.router)
+    app.include_router(health.router)
     app.include_discovered_routers()
+    # Routers of your own that discovery does not serve (AUTO_INCLUDE = False) go here.
     return app
 
 
 app = create_app(get_settings())
-# Discovered already: this line, which services generated before discovery have, changes
-# nothing (a router is included once). Include routers of your own here.
-app.include_router(users_router, prefix="/api/v1")
-
-
-@app.get("/health", tags=["health"])
-async def health(session: SessionDep) -> dict[str, str]:
-    """Liveness and database reachability in one round trip."""
-    await session.execute(text("SELECT 1"))
-    return {"status": "ok", "database": "ok"}

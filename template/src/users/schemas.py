@@ -1,10 +1,9 @@
-from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from src.text import LINE_PATTERN, NFC_DESCRIPTION, in_nfc
+from src.api_types import LINE_PATTERN, NFC_DESCRIPTION, UtcDatetime, in_nfc
 from src.users.models import NAME_MAX_LENGTH
 
 Name = Annotated[
@@ -54,15 +53,6 @@ Email = Annotated[
     Field(max_length=SMTP_MAX_LENGTH, json_schema_extra={"format": "email"}),
     AfterValidator(_canonical_email),
 ]
-
-
-def _as_utc(value: datetime) -> datetime:
-    # SQLite returns naive timestamps (its CURRENT_TIMESTAMP is UTC); the API always gives an
-    # offset, as the OpenAPI `date-time` format requires.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 class UserCreate(BaseModel):

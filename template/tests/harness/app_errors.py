@@ -1,6 +1,6 @@
 """A test that fails after the app answered 500 shows why: the app's exception, in its report.
 
-`RequestContextMiddleware` (src/request_context.py) answers every exception itself, as it
+`RequestContextMiddleware` (src/_template/request_context.py) answers every exception itself, as it
 must in production, so a client, and a test, only ever sees "Internal server error". It also
 logs each one, traceback included; `AppErrors` keeps those records for the running test, and
 the harness adds them to the report of a test that failed. A 503 (the database unavailable)
@@ -10,7 +10,7 @@ is not a bug and is not kept.
 import logging
 from http import HTTPStatus
 
-REQUEST_LOGGER = "src.request_context"
+REQUEST_LOGGER = "src._template.request_context"
 SECTION = "App exceptions (answered 500)"
 
 

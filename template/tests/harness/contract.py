@@ -1,7 +1,8 @@
 """What the harness needs from the project's own code, in one place.
 
 The harness (and the template's tests outside tests/harness/) import these names and nothing
-else from the files you own or share (src/main.py, src/config.py, src/database.py). Rename or
+else from the files you own or share (src/main.py, src/config.py, src/database.py); the rest
+they take from the template's own src/_template/. Rename or
 move one and the test run stops before any test with one line naming it and what it must be,
 instead of an ImportError deep in a plugin: keep the name, or import the new one under it.
 
@@ -44,46 +45,12 @@ def _has_metadata(value: object) -> bool:
 # reported where it happened, not where it is used.
 REQUIREMENTS = (
     Requirement(
-        "src.database",
-        "create_engine",
-        "the app's engine factory, create_engine(url) -> AsyncEngine: tests use the app's "
-        "own engine settings",
-    ),
-    Requirement(
-        "src.database",
-        "create_sessionmaker",
-        "the app's session factory, create_sessionmaker(bind, join_transaction_mode=...): "
-        "the harness binds it to each test's transaction",
-    ),
-    Requirement(
-        "src.database",
-        "get_sessionmaker",
-        "the dependency get_session_db takes its session factory from: the harness overrides it",
-    ),
-    Requirement(
         "src.database", "get_session_db", "the request's session dependency, which routes depend on"
-    ),
-    Requirement(
-        "src.database",
-        "Database",
-        "the dataclass of the app's engine and session factory, handed to `use_database`",
-        inspect.isclass,
-    ),
-    Requirement(
-        "src.database",
-        "use_database",
-        "the injection point: `with use_database(database):` makes the app's lifespan work "
-        "with the harness's test database",
     ),
     Requirement(
         "src.database",
         "app_database",
         "app_database(app) -> Database, the database the app's lifespan opened",
-    ),
-    Requirement(
-        "src.database",
-        "is_in_memory_sqlite",
-        "is_in_memory_sqlite(url) -> bool, whether a URL names an in-memory SQLite database",
     ),
     Requirement(
         "src.database",

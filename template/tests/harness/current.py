@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from src.database import Database
+from src._template.database import Database
 from tests.harness.shared_connection import NoTestConnectionError
 
 

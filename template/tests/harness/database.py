@@ -23,13 +23,13 @@ from sqlalchemy import URL, Connection, MetaData, TextClause, make_url, text
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
-from src import sqlite_inline
+from src._template import sqlite_inline
+from src._template.create_database import first_line, maintenance_connection
+from src._template.database import create_engine, is_in_memory_sqlite
 from src.config import ASYNC_SCHEMES, DEFAULT_DATABASE_URL, get_settings
-from src.create_database import first_line, maintenance_connection
-from src.database import create_engine, is_in_memory_sqlite
 from tests.harness import schema_image, throwaway_postgres
 
-# In-memory SQLite through the app's own driver (src/sqlite_inline.py): no thread hop per
+# In-memory SQLite through the app's own driver (src/_template/sqlite_inline.py): no thread hop per
 # statement. TEST_DATABASE_URL=sqlite+aiosqlite:///:memory: tests on aiosqlite instead.
 SQLITE_TEST_DATABASE_URL = f"sqlite+{sqlite_inline.DRIVER}:///:memory:"
 ALLOW_REMOTE_VARIABLE = "TEST_DATABASE_ALLOW_REMOTE"
@@ -167,7 +167,7 @@ def check_async_driver(url: URL, variable: str) -> None:
 
 def create_test_engine(url: URL) -> AsyncEngine:
     # The production engine factory, so the tests run with the app's own engine settings.
-    return create_engine(url.render_as_string(hide_password=False))
+    return create_engine(url)
 
 
 def database_name(url: URL) -> str:

@@ -34,8 +34,13 @@ from sqlalchemy.ext.asyncio import (
 )
 from starlette.types import ASGIApp
 
+from src._template.database import (
+    Database,
+    create_sessionmaker,
+    get_sessionmaker,
+    use_database,
+)
 from src.config import get_settings
-from src.database import Database, create_sessionmaker, get_sessionmaker, use_database
 from src.main import app
 from tests.harness.app_errors import SECTION, AppErrors
 from tests.harness.clients import HarnessTransport, require_harness_clients, sync_client

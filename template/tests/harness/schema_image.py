@@ -30,7 +30,7 @@ import sqlalchemy
 from sqlalchemy import URL, Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from src.create_database import maintenance_connection
+from src._template.create_database import maintenance_connection
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATION_SOURCES = (PROJECT_ROOT / "alembic.ini", PROJECT_ROOT / "migrations")

@@ -36,7 +36,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, Pool
 from sqlalchemy.pool.base import _ConnectionRecord
 from sqlalchemy.util.concurrency import await_
 
-from src.database import Database, create_sessionmaker
+from src._template.database import Database, create_sessionmaker
 
 # How long a request or task waits for another to give the test's connection back: far longer
 # than any request of a test takes, far shorter than a hung run.

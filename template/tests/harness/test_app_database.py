@@ -11,7 +11,8 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.database import app_database, create_engine
+from src._template.database import create_engine
+from src.database import app_database
 from src.main import app
 from tests.harness.database import database_under_test
 from tests.harness.escapes import EscapeError
@@ -80,7 +81,7 @@ async def test_a_rolled_back_session_loses_only_its_own_writes(
 async def test_a_connection_beside_the_harness_is_refused_and_named(
     async_session: AsyncSession,
 ) -> None:
-    engine = create_engine(database_under_test().url.render_as_string(hide_password=False))
+    engine = create_engine(database_under_test().url)
     try:
         with pytest.raises(EscapeError, match="Refused a connection to the test database"):
             async with engine.connect():

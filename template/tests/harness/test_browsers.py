@@ -1,4 +1,4 @@
-"""What browsers are told (src/browsers.py): CORS for the configured origins only, and
+"""What browsers are told (src/_template/browsers.py): CORS for the configured origins only, and
 `nosniff` on every answer; settings that would open the API to every site are refused."""
 
 import pytest

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import make_url
 
-from src import create_database
+from src._template import create_database
 from src.config import get_settings
 from tests.harness.database import database_name, database_under_test, drop_database
 

@@ -1,4 +1,4 @@
-"""Domains are found, not listed (src/discovery.py): every model is migrated, every router
+"""Domains are found, not listed (src/_template/discovery.py): every model is migrated, every router
 served, and served once."""
 
 import json
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from src import discovery
+from src._template import discovery
 from src.config import Settings
 from src.main import create_app
 
@@ -18,7 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UNDISCOVERED_TABLES = """
 import importlib, json, pkgutil
 import src
-from src import discovery
+from src._template import discovery
 from src.database import Base
 
 discovery.import_models()

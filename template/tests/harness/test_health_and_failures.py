@@ -1,5 +1,6 @@
-"""Health endpoints, the request id, and how failures are answered and logged (src/health.py,
-src/request_context.py): in-process, with the database made unavailable on purpose."""
+"""Health endpoints, the request id, and how failures are answered and logged
+(src/_template/health.py, src/_template/request_context.py): in-process, with the database made
+unavailable on purpose."""
 
 import json
 import logging
@@ -12,11 +13,11 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from src._template.database import create_engine, create_sessionmaker, get_sessionmaker
+from src._template.logs import JsonLineFormatter
+from src._template.request_context import REQUEST_ID_HEADER
 from src.config import Settings
-from src.database import create_engine, create_sessionmaker, get_sessionmaker
-from src.logs import JsonLineFormatter
 from src.main import app, create_app
-from src.request_context import REQUEST_ID_HEADER
 
 
 @pytest.fixture

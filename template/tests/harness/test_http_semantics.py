@@ -1,4 +1,4 @@
-"""HEAD, OPTIONS, `Allow` and 204 as HTTP defines them (src/http_semantics.py), for routes
+"""HEAD, OPTIONS, `Allow` and 204 as HTTP defines them (src/_template/http_semantics.py), for routes
 of every router: tested on an app of its own with one collection and one item path."""
 
 from collections.abc import AsyncIterator

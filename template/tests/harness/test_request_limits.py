@@ -1,5 +1,6 @@
-"""Limits at the edge (src/limits.py, src/errors.py): a body too large is refused before it is
-read or parsed, one too slow is cut, and a 422 stays small whatever the body held.
+"""Limits at the edge (src/_template/limits.py, src/_template/error_handlers.py): a body too
+large is refused before it is read or parsed, one too slow is cut, and a 422 stays small
+whatever the body held.
 
 The in-process tests use an app of their own with small limits and one route that reads a
 body; those marked `load` send the same requests to uvicorn over a socket, as clients do.

@@ -1,5 +1,6 @@
-"""The app's SQLite driver and settings (src/sqlite_inline.py, src/database.py) hold up when
-connections meet: WAL on a file, and a locked database waited for without stalling the loop."""
+"""The app's SQLite driver and settings (src/_template/sqlite_inline.py,
+src/_template/database.py) hold up when connections meet: WAL on a file, and a locked database
+waited for without stalling the loop."""
 
 import asyncio
 import sqlite3
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from src.database import create_engine
+from src._template.database import create_engine
 
 HOLD_SECONDS = 0.3
 

@@ -1,4 +1,4 @@
-"""The shared text rules (src/text.py): no control or format characters, no whitespace at
+"""The shared text rules (src/api_types.py): no control or format characters, no whitespace at
 either end, one spelling (NFC), with a pattern that every regex dialect reads the same."""
 
 import re
@@ -9,7 +9,7 @@ from typing import Annotated
 import pytest
 from pydantic import Field, TypeAdapter, ValidationError
 
-from src.text import LINE_PATTERN, in_nfc
+from src.api_types import LINE_PATTERN, in_nfc
 
 MAX_LENGTH = 10
 Line = TypeAdapter(

@@ -5,7 +5,7 @@
 - `GET /health/ready`: the database answers and its schema is at the migrations' head, so the
   instance can take traffic (a readiness probe, a load balancer's check). 503 otherwise, in
   the shared error shape, saying which of the two failed.
-- `GET /health` (in src/main.py): liveness and database reachability in one answer.
+- `GET /health`: liveness and database reachability in one answer.
 """
 
 from functools import lru_cache
@@ -17,12 +17,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from src.database import get_sessionmaker, is_database_unavailable
+from src._template.database import get_sessionmaker, is_database_unavailable
 from src.errors import error_responses
 
-ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 router = APIRouter(prefix="/health", tags=["health"])
+SessionFactory = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
 @lru_cache
@@ -36,15 +37,21 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
 
 
+@router.get("")
+async def health(sessionmaker: SessionFactory) -> dict[str, str]:
+    """Liveness and database reachability in one round trip."""
+    async with sessionmaker() as session:
+        await session.execute(text("SELECT 1"))
+    return {"status": "ok", "database": "ok"}
+
+
 @router.get("/live")
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/ready", responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE))
-async def ready(
-    sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
-) -> dict[str, str]:
+async def ready(sessionmaker: SessionFactory) -> dict[str, str]:
     # A database that does not answer raises here, and is answered 503 like on any route.
     async with sessionmaker() as session:
         await session.execute(text("SELECT 1"))

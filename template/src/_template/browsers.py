@@ -19,7 +19,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from src.request_context import REQUEST_ID_HEADER
+from src._template.request_context import REQUEST_ID_HEADER
 
 # What a page may send and read: JSON bodies, a bearer token once the service has one, the
 # request id; and `Retry-After` of a 503, so that the page knows when to try again.

@@ -22,7 +22,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from src.errors import error_response
+from src._template.error_handlers import error_response
 
 
 def body_too_large(max_body_bytes: int) -> HTTPException:
@@ -57,8 +57,9 @@ class RequestBodyLimitMiddleware:
         body_complete = False
 
         async def receive_within_limits() -> Message:
-            # Raised as HTTPException, the refusals reach the app's own handler (src/errors.py)
-            # from wherever the body is read; FastAPI would turn anything else into a 400.
+            # Raised as HTTPException, the refusals reach the app's own handler
+            # (src/_template/error_handlers.py) from wherever the body is read; FastAPI would
+            # turn anything else into a 400.
             nonlocal received, body_complete
             if body_complete:  # later calls only wait for a disconnect: no deadline then
                 return await receive()

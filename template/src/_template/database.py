@@ -1,15 +1,15 @@
-"""Engine, session factory and the request-scoped `get_session_db` dependency."""
+"""The app's engine and session factory, SQLite's configuration for serving, the connection
+gate, what counts as an unavailable database, and the database the lifespan opens."""
 
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
-from sqlalchemy import URL, Connection, MetaData, event, make_url
+from fastapi import Request
+from sqlalchemy import URL, Connection, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
@@ -19,74 +19,44 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm.session import JoinTransactionMode
 from sqlalchemy.pool import QueuePool
 from starlette.applications import Starlette
 
-from src import sqlite_inline
+from src._template import sqlite_inline
+from src.config import Settings, get_settings
 
 sqlite_inline.register()
-
-# Deterministic constraint names, so migrations can refer to (and drop) them.
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utc_now() -> datetime:
-    """A row's timestamp, taken by the app: microseconds on both databases, where the server's
-    own clock gives whole seconds on SQLite (CURRENT_TIMESTAMP) and microseconds on PostgreSQL."""
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
 
 # PostgreSQL connections per process: 5 kept open, up to 10 more opened under load.
 POOL_SIZE = 5
 MAX_OVERFLOW = 10
-# Defaults of the settings of the same names (src/config.py), in seconds.
-POOL_TIMEOUT = 5.0
-CONNECT_TIMEOUT = 5.0
-COMMAND_TIMEOUT = 5.0
 
 
-def create_engine(
-    url: str,
-    *,
-    echo: bool = False,
-    pool_timeout: float = POOL_TIMEOUT,
-    connect_timeout: float = CONNECT_TIMEOUT,
-    command_timeout: float = COMMAND_TIMEOUT,
-) -> AsyncEngine:
-    """The app's engine. The timeouts turn a database that is away or overloaded into an error
-    within seconds (answered 503, see `is_database_unavailable`) instead of a hung request.
-
-    - pool_timeout: how long a request waits for a free connection of the pool;
-    - connect_timeout, command_timeout (PostgreSQL): how long to wait for a connection to
-      open and for a statement's answer; SQLite waits for locks for its URL's `?timeout=`.
-    """
+def create_engine(url: str | URL, settings: Settings | None = None) -> AsyncEngine:
+    """The app's engine on `url`, with the echo and timeouts of `settings` (by default the
+    app's). The timeouts turn a database that is away or overloaded into an error within
+    seconds (answered 503, see `is_database_unavailable`) instead of a hung request."""
+    settings = settings or get_settings()
     # Error messages (and so logs) leave out the statement's parameters: users' data.
-    common: dict[str, Any] = {"echo": echo, "hide_parameters": True}
+    common: dict[str, Any] = {"echo": settings.database_echo, "hide_parameters": True}
     if make_url(url).get_backend_name() != "sqlite":
         return create_async_engine(
             url,
             **common,
             pool_size=POOL_SIZE,
             max_overflow=MAX_OVERFLOW,
-            pool_timeout=pool_timeout,
+            pool_timeout=settings.database_pool_timeout,
             # A connection the server dropped (restart, failover, idle timeout) is replaced
             # before a request uses it, instead of failing that request.
             pool_pre_ping=True,
-            connect_args={"timeout": connect_timeout, "command_timeout": command_timeout},
+            connect_args={
+                "timeout": settings.database_connect_timeout,
+                "command_timeout": settings.database_command_timeout,
+            },
         )
-    engine = create_async_engine(url, **common, **_sqlite_pool_options(url, pool_timeout))
+    pool_options = _sqlite_pool_options(url, settings.database_pool_timeout)
+    engine = create_async_engine(url, **common, **pool_options)
     _configure_sqlite(engine)
     return engine
 
@@ -96,7 +66,7 @@ def is_in_memory_sqlite(url: str | URL) -> bool:
     return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
-def _sqlite_pool_options(url: str, pool_timeout: float) -> dict[str, Any]:
+def _sqlite_pool_options(url: str | URL, pool_timeout: float) -> dict[str, Any]:
     """One connection per process for a database file (an in-memory one keeps its StaticPool).
 
     SQLite lets one transaction write at a time, and every transaction here writes or may
@@ -218,7 +188,7 @@ def create_sessionmaker(
 ) -> async_sessionmaker[AsyncSession]:
     """The app's session factory. The test harness binds it to a connection instead.
 
-    Sessions of `get_session_db` wait for their turn at the engine's `ConnectionGate`."""
+    Its sessions wait for their turn at the engine's `ConnectionGate` (`session_turn`)."""
     # expire_on_commit=False: the response is serialised after the commit, from loaded values.
     return async_sessionmaker(
         bind,
@@ -243,7 +213,7 @@ class _HandedIn:
 @contextmanager
 def use_database(database: Database) -> Iterator[None]:
     """Inside the block, the app's lifespan works with `database` instead of opening one from
-    the settings (src/main.py). The test harness hands the app its test database this way, so
+    the settings (`open_database`). The test harness hands the app its test database this way, so
     that the app under test, lifespan included, never reaches the database of DATABASE_URL."""
     _HandedIn.database = database
     try:
@@ -272,21 +242,25 @@ async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]
     return app_database(request.app).sessionmaker
 
 
-async def get_session_db(
-    sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
-) -> AsyncIterator[AsyncSession]:
-    """One session (and transaction) per request: commit on success, roll back on error."""
+def session_turn(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AbstractAsyncContextManager[None]:
+    """The wait for a turn at the gate of the engine `sessionmaker` is bound to, if any. The
+    gate travels with the session factory, so that one the harness or a test hands the app
+    brings its own (or none)."""
     gate: ConnectionGate | None = sessionmaker.kw.get("info", {}).get(GATE)
-    # The turn ends after the session has given its connection back to the pool.
-    async with gate.turn() if gate else nullcontext(), sessionmaker() as session:
-        try:
-            yield session
-            await session.commit()
-        except Exception:
-            await session.rollback()
-            raise
+    return gate.turn() if gate else nullcontext()
 
 
-# scope="function" commits before the response is sent, so a failed commit is an error
-# response instead of a 201 followed by lost data.
-SessionDep = Annotated[AsyncSession, Depends(get_session_db, scope="function")]
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """The app's database while the block runs: the one the test harness hands in
+    (`use_database`), or an engine on DATABASE_URL, closed at the end."""
+    if (handed_in := handed_in_database()) is not None:
+        yield handed_in  # its owner closes it
+        return
+    engine = create_engine(settings.database_url, settings)
+    try:
+        yield Database(engine, create_sessionmaker(engine))
+    finally:
+        await engine.dispose()

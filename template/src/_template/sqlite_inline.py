@@ -15,10 +15,10 @@ parameter, in seconds) runs out, then raises sqlite3's `database is locked` erro
 
 Everything else is shared with `sqlite+aiosqlite`: SQLAlchemy's SQLite dialect and its
 aiosqlite adapter classes, the `sqlite3` module and its exceptions, the pool, and the engine
-events of `src.database.create_engine` (the dialect is still named "sqlite"). The SQL sent and
-its results are the same; only the thread that runs it differs. Because a statement never
-yields to the event loop, concurrent requests in one process interleave between statements
-only: test races with `TEST_DATABASE_URL=sqlite+aiosqlite:///:memory:`.
+events of `src._template.database.create_engine` (the dialect is still named "sqlite"). The
+SQL sent and its results are the same; only the thread that runs it differs. Because a
+statement never yields to the event loop, concurrent requests in one process interleave between
+statements only: test races with `TEST_DATABASE_URL=sqlite+aiosqlite:///:memory:`.
 """
 
 import asyncio

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-SRC = Path(__file__).resolve().parent
+SRC = Path(__file__).resolve().parents[1]
 API_PREFIX = "/api/v1"
 
 

@@ -9,8 +9,8 @@ carries it back. A request that raises is answered here, in the shared error sha
 - 500 for anything else: a bug.
 
 Every 5xx, raised or returned (a failed readiness check), is logged once, as one JSON line
-(src/logs.py) with the request id, method, path, status and the exception's class; a 500 adds
-the traceback. Never the body or the query string, which may carry what the client sent.
+(src/_template/logs.py) with the request id, method, path, status and the exception's class; a
+500 adds the traceback. Never the body or the query string, which may carry what the client sent.
 """
 
 import logging
@@ -22,9 +22,9 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from src.database import is_database_unavailable
-from src.errors import DATABASE_UNAVAILABLE, error_response
-from src.logs import configure_logging
+from src._template.database import is_database_unavailable
+from src._template.error_handlers import DATABASE_UNAVAILABLE, error_response
+from src._template.logs import configure_logging
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Letters, digits and a few separators (UUIDs, ULIDs, trace ids): nothing that could break a

@@ -1,8 +1,9 @@
 """Log lines as JSON objects, one per line, for log collectors to parse without guessing.
 
-    {"time": "2026-11-26T15:20:01.123Z", "level": "error", "logger": "src.request_context",
-     "message": "request failed", "request_id": "...", "method": "GET", "path": "/...",
-     "status": 503, "error": "OperationalError"}
+    {"time": "2026-11-26T15:20:01.123Z", "level": "error",
+     "logger": "src._template.request_context", "message": "request failed",
+     "request_id": "...", "method": "GET", "path": "/...", "status": 503,
+     "error": "OperationalError"}
 
 Only the app's own loggers (`src.*`) are formatted here; uvicorn keeps its own format.
 """
