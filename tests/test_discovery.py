@@ -15,7 +15,7 @@ from tests.support.rendering import (
 )
 from tests.update.owner import NOTE_FIXTURE, OWNER_SERVICE
 
-SHARED_FILES = ("src/main.py", "src/models.py", "src/config.py", "src/database.py")
+SHARED_FILES = ("src/main.py", "src/config.py", "src/database.py")
 CONFTEST_IMPORTS = Edit(
     "tests/conftest.py",
     "from typing import Any\n\nimport pytest\nfrom httpx import AsyncClient\n\n",

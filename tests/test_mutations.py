@@ -104,15 +104,15 @@ MUTATIONS = [
     ),
     Mutation(
         "lifespan-on-its-own-engine",
-        "src/main.py",
-        "if (handed_in := database.handed_in_database()) is not None:",
+        "src/_template/database.py",
+        "if (handed_in := handed_in_database()) is not None:",
         "if False:  # mutation: the lifespan builds its engine from the settings again",
         LIFESPAN_PROOF,
         both_sqlite_drivers=True,
     ),
     Mutation(
         "unavailable-database-answered-500",
-        "src/request_context.py",
+        "src/_template/request_context.py",
         "                if is_database_unavailable(error)\n",
         "                if False  # mutation: every failure is a bug\n",
         "harness/test_health_and_failures.py"
@@ -140,7 +140,7 @@ MUTATIONS = [
         # A deferred BEGIN, the sqlite3 default: a transaction that reads and then writes
         # meets another writer.
         "sqlite-transactions-begin-deferred",
-        "src/database.py",
+        "src/_template/database.py",
         'connection.exec_driver_sql("BEGIN IMMEDIATE")',
         'connection.exec_driver_sql("BEGIN")',
         "harness/test_sqlite_driver.py::test_a_transaction_holds_the_write_lock_from_its_start",
@@ -158,21 +158,21 @@ MUTATIONS = [
     # HTTP edges and input validation.
     Mutation(
         "declared-length-unchecked",
-        "src/limits.py",
+        "src/_template/limits.py",
         "if declared.isdigit() and int(declared) > self.max_body_bytes:",
         "if False:  # mutation: a declared length is not checked",
         "harness/test_request_limits.py::test_a_declared_length_over_the_limit_is_refused_unread",
     ),
     Mutation(
         "allow-lists-one-route",
-        "src/http_semantics.py",
+        "src/_template/http_semantics.py",
         "if status == HTTPStatus.METHOD_NOT_ALLOWED and (allowed := allowed_methods(scope)):",
         "if False:  # mutation: a 405 lists one route's methods",
         "harness/test_http_semantics.py::test_405_lists_every_method_of_the_path",
     ),
     Mutation(
         "format-characters-accepted",
-        "src/text.py",
+        "src/api_types.py",
         '_PRINTABLE = rf"[^{_CONTROLS}{FORMAT_CHARACTERS}]"',
         '_PRINTABLE = rf"[^{_CONTROLS}]"  # mutation: format characters inside',
         "harness/test_text.py::test_every_format_character_is_refused_anywhere",
@@ -186,7 +186,7 @@ MUTATIONS = [
     ),
     Mutation(
         "ids-beyond-64-bit-reach-the-database",
-        "src/users/router.py",
+        "src/api_types.py",
         "Path(ge=1, le=MAX_BIGINT)",
         "Path(ge=1)",
         SCHEMA_TESTS,
@@ -230,7 +230,7 @@ MUTATIONS = [
     Mutation(
         "errors-in-fastapis-own-shapes",
         "src/main.py",
-        "    errors.install_error_handlers(app)\n",
+        "    error_handlers.install(app)\n",
         "",
         BAD_INPUT_TESTS,
     ),

@@ -22,7 +22,10 @@ from src.errors import error_responses
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
-router = APIRouter(prefix="/health", tags=["health"])
+# /health/live and /health/ready, which src/main.py of services generated before 9.0.0 serves
+# beside its own /health.
+probes = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(tags=["health"])
 SessionFactory = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
@@ -37,7 +40,7 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
 
 
-@router.get("")
+@router.get("/health")
 async def health(sessionmaker: SessionFactory) -> dict[str, str]:
     """Liveness and database reachability in one round trip."""
     async with sessionmaker() as session:
@@ -45,12 +48,12 @@ async def health(sessionmaker: SessionFactory) -> dict[str, str]:
     return {"status": "ok", "database": "ok"}
 
 
-@router.get("/live")
+@probes.get("/live")
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE))
+@probes.get("/ready", responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE))
 async def ready(sessionmaker: SessionFactory) -> dict[str, str]:
     # A database that does not answer raises here, and is answered 503 like on any route.
     async with sessionmaker() as session:
@@ -73,3 +76,6 @@ async def ready(sessionmaker: SessionFactory) -> dict[str, str]:
             f"{expected} (run `alembic upgrade head`)",
         )
     return {"status": "ok", "database": "ok", "schema": "ok"}
+
+
+router.include_router(probes)
