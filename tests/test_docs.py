@@ -145,3 +145,118 @@ def test_make_docs_fails_on_a_broken_link_and_prints_it(
 
     assert outcome.returncode != 0, outcome
     assert re.search(printed, outcome.output), outcome
+
+
+def repository_files() -> list[Path]:
+    """The repository's files: tracked, and new ones git does not ignore."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        check=True,
+    ).stdout.decode()
+    return [REPO_ROOT / name for name in listed.split("\0") if (REPO_ROOT / name).is_file()]
+
+
+def test_the_readme_reads_in_minutes() -> None:
+    # What the template is, its Quick start, its options and links: the rest has pages of its
+    # own (CONTRIBUTING.md, docs/), where it does not push the Quick start down.
+    lines = (REPO_ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+
+    assert len(lines) <= 120, len(lines)
+
+
+# Tools of the workplace the template was built in, which its users do not have: no file may
+# name one. Each name is put together from parts, so that this file does not contain it and is
+# checked like every other. The word "duplicates" is English too; only its forms as a command
+# (in backticks, at the start of a command line, with an option) name the tool.
+WORKPLACE_TOOL = re.compile(
+    "|".join(
+        [
+            r"\bfarm" + r"-[a-z]",
+            r"`" + r"duplicates\b",
+            r"^\s*(?:\$\s+)?" + r"duplicates\s",
+            r"\b" + r"duplicates\s+--?[a-z]",
+            r"\bhelper" + r"[\s-]+agents?\b",
+        ]
+    ),
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def test_no_file_names_a_tool_its_users_do_not_have() -> None:
+    named = {}
+    for path in repository_files():
+        text = path.read_bytes().decode("utf-8", "replace")
+        if match := WORKPLACE_TOOL.search(text):
+            line = text.count("\n", 0, match.start()) + 1
+            named[f"{path.relative_to(REPO_ROOT)}:{line}"] = text.splitlines()[line - 1]
+
+    assert named == {}
+    assert Path(__file__) in repository_files()  # this file was checked too
+
+
+# The generated project's layout is listed once, in its ownership page (which docs/ownership.md
+# includes into the site): a second list goes stale the first time a file moves. A listing is a
+# table row whose first cell is a path of the project, or a line of a tree: a file or folder
+# and, after a run of spaces, what it is for.
+LAYOUT_LINE = re.compile(
+    r"^\| `(?:src|tests|migrations|docs)/" + r"|^\s*[\w.<>-]+(?:/|\.py)\s{2,}\S", re.MULTILINE
+)
+LAYOUT_PAGE = "template/docs/ownership.md"
+
+
+def test_only_the_ownership_page_lists_the_generated_projects_layout() -> None:
+    listing = {
+        str(path.relative_to(REPO_ROOT))
+        for path in repository_files()
+        if path.name.endswith((".md", ".jinja"))
+        and LAYOUT_LINE.search(path.read_text(encoding="utf-8"))
+    }
+
+    assert listing == {LAYOUT_PAGE}
+
+
+def test_the_timing_script_times_each_commit_on_a_fresh_clone(tmp_path: Path) -> None:
+    # On a repository of two commits that carries the script: each clone is at its commit and
+    # set up before the timed command runs, and a failing command is reported as failed.
+    repository = tmp_path / "repository"
+    (repository / "scripts").mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / "scripts/time-meta-suite.sh", repository / "scripts")
+    commits = []
+    for content in ("first", "second"):
+        (repository / "version").write_text(content, encoding="utf-8")
+        for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", content]):
+            subprocess.run(
+                ["git", "-c", "user.name=ci", "-c", "user.email=ci@localhost", *command],
+                cwd=repository,
+                check=True,
+            )
+        head = ["git", "rev-parse", "HEAD"]
+        commits.append(subprocess.check_output(head, cwd=repository, text=True).strip())
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "SETUP": "echo set up > setup-ran",
+        "COMMAND": 'cat setup-ran version && sleep 0.2 && [ "$(cat version)" = first ]',
+    }
+
+    completed = subprocess.run(
+        ["bash", "scripts/time-meta-suite.sh", *commits],
+        cwd=repository,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+    assert completed.returncode == 1, completed.stdout  # the second commit's command failed
+    rows = [line.split() for line in completed.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == [commit[:12] for commit in commits], completed.stdout
+    assert [row[4] for row in rows] == ["0", "1"], completed.stdout
+    for (_, wall, user, system, _, log), content in zip(rows, ["first", "second"], strict=True):
+        assert float(wall) >= 0.2, completed.stdout
+        assert min(float(user), float(system)) >= 0, completed.stdout  # numbers, both
+        assert Path(log).read_text(encoding="utf-8") == f"set up\n{content}", log
