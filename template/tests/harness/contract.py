@@ -45,20 +45,6 @@ def _has_metadata(value: object) -> bool:
 # reported where it happened, not where it is used.
 REQUIREMENTS = (
     Requirement(
-        "src.database", "get_session_db", "the request's session dependency, which routes depend on"
-    ),
-    Requirement(
-        "src.database",
-        "app_database",
-        "app_database(app) -> Database, the database the app's lifespan opened",
-    ),
-    Requirement(
-        "src.database",
-        "Base",
-        "the declarative base whose metadata lists every table (the migrations' drift test)",
-        _has_metadata,
-    ),
-    Requirement(
         "src.config",
         "DEFAULT_DATABASE_URL",
         "the app's database URL when DATABASE_URL is not set, a string: the test database's "
@@ -80,6 +66,15 @@ REQUIREMENTS = (
         "get_settings() -> Settings, cached (functools.cache or lru_cache): the settings the "
         "app runs with; the harness points their `database_url` at the test database",
         lambda value: callable(value) and hasattr(value, "cache_clear"),
+    ),
+    Requirement(
+        "src.database", "get_session_db", "the request's session dependency, which routes depend on"
+    ),
+    Requirement(
+        "src.database",
+        "Base",
+        "the declarative base whose metadata lists every table (the migrations' drift test)",
+        _has_metadata,
     ),
     Requirement(
         "src.main",

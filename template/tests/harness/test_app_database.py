@@ -11,8 +11,7 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src._template.database import create_engine
-from src.database import app_database
+from src._template.database import app_database, create_engine
 from src.main import app
 from tests.harness.database import database_under_test
 from tests.harness.escapes import EscapeError

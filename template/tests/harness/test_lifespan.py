@@ -2,7 +2,7 @@
 
 from httpx import AsyncClient
 
-from src.database import app_database
+from src._template.database import app_database
 from src.main import app
 from tests.harness.shared_connection import TestConnectionEngine
 

@@ -11,7 +11,7 @@ import respx
 from httpx import AsyncClient
 from respx.models import AllMockedAssertionError
 
-from src.database import get_sessionmaker
+from src._template.database import get_sessionmaker
 from src.main import app
 from tests.harness.fixtures import OverrideDependency
 from tests.harness.live_server import free_port

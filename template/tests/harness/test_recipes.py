@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from src.database import app_database, get_sessionmaker
+from src._template.database import app_database, get_sessionmaker
 from src.main import app
 from tests.harness.clients import USE_THE_HARNESS_CLIENTS, HarnessClientError
 from tests.harness.fixtures import APP_ERRORS, OverrideDependency
