@@ -222,13 +222,14 @@ def collected_count(project: Path, path: str) -> int:
 
 def asked_questions(template: Path) -> dict[str, dict[str, Any]]:
     """copier.yml's questions a person answers for a project, in order: no settings, no
-    derived values, none of a domain's (kind=domain)."""
+    derived values, none never asked (`ask: false`), none of a domain's (kind=domain)."""
     questions: dict[str, Any] = yaml.safe_load((template / "copier.yml").read_text("utf-8"))
     return {
         name: spec
         for name, spec in questions.items()
         if not name.startswith("_")
         and spec.get("when") is not False
+        and spec.get("ask") is not False
         and "kind == 'domain'" not in str(spec.get("when"))
     }
 
