@@ -74,8 +74,13 @@ def version_of(name: str, projects: dict[str, Path]) -> Version:
         projects,
         driver.group(1),
         server_options(sqlite) if has_harness_server else [],
-        "/health/ready" if (sqlite / "src/health.py").is_file() else "/health",
+        "/health/ready" if has_readiness_check(sqlite) else "/health",
     )
+
+
+def has_readiness_check(project: Path) -> bool:
+    """Whether a version serves /health/ready (1.1.0 on; 9.0.0 moved it into src/_template/)."""
+    return any((project / path).is_file() for path in ("src/health.py", "src/_template/health.py"))
 
 
 def extract_commit(commit: str, destination: Path) -> Path:
