@@ -98,3 +98,21 @@ def test_slug_is_derived_from_the_name(custom_project: Path) -> None:
 def test_plain_copy_needs_no_trust(template_dir: Path) -> None:
     settings = yaml.safe_load((template_dir / "copier.yml").read_text(encoding="utf-8"))
     assert not {"_tasks", "_migrations", "_jinja_extensions"} & settings.keys()
+
+
+# What an owner imports or edits, beside the domains and the template's own package.
+OWN_MODULES = {"__init__.py", "main.py", "config.py", "database.py", "errors.py", "api_types.py"}
+
+
+def test_src_holds_the_owners_modules_the_domains_and_the_templates_package(
+    project: Path,
+) -> None:
+    modules = {path.name for path in (project / "src").glob("*.py")}
+    packages = {path.parent.name for path in (project / "src").glob("*/__init__.py")}
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+
+    assert modules == OWN_MODULES | {"create_database.py"}
+    assert len(modules) <= 7
+    assert packages == {"_template", "users"}
+    assert "The template's own code" in (project / "src/_template/__init__.py").read_text()
+    assert recorded["moved_module_stubs"] is False
