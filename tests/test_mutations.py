@@ -193,9 +193,9 @@ MUTATIONS = [
     ),
     Mutation(
         "timestamps-without-offset-break-the-schema",
-        "src/users/schemas.py",
-        "    created_at: UtcDatetime\n",
-        "    created_at: datetime\n",
+        "src/api_types.py",
+        "    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)\n",
+        "    return value  # mutation: SQLite's timestamps are answered without their offset\n",
         SCHEMA_TESTS,
     ),
     Mutation(

@@ -13,7 +13,7 @@ from sqlalchemy import column, delete, func, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.schema import DropTable
 
-from src.database import is_in_memory_sqlite
+from src._template.database import is_in_memory_sqlite
 from src.users.models import User
 from tests.harness.database import create_test_engine, database_under_test
 from tests.owner_patterns.tables import (
