@@ -13,8 +13,8 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from src.config import get_settings
 from src._template.database import create_engine
+from src.config import get_settings
 from src.database import SessionDep, app_database
 from src.users.models import User
 from tests.owner_patterns.tables import REFERENCE_PROBE, accounts, audit_log
