@@ -227,7 +227,7 @@ def test_generated_tests_cover_every_route_and_rule(
 # all), one kind only, a short model name (lines ruff would join), optional fields only.
 SMALL_DOMAINS = [
     {"domain": "ons", "fields": "on:bool"},
-    {"domain": "prices", "fields": "price:decimal"},
+    {"domain": "prices", "fields": "price:decimal(7)"},
     {"domain": "days", "fields": "day:date? at:datetime"},
     {"domain": "codes", "fields": "code:str(4)! size:decimal(2,2)?"},
     {"domain": "memos", "fields": "memo:text?"},
@@ -242,6 +242,8 @@ def test_small_domains_are_written_as_ruff_writes_them(
     status = git(committed_project, "status", "--porcelain", "--untracked-files=all")
     written = [line[3:] for line in status.splitlines() if line.endswith(".py")]
     assert len(written) == 9 * len(SMALL_DOMAINS), written  # src/<domain>/, factory, tests
+    prices = (committed_project / "src/prices/models.py").read_text(encoding="utf-8")
+    assert "price: Mapped[Decimal] = mapped_column(ExactDecimal(7, 2))" in prices  # scale 2
     for check in (("ruff", "check"), ("ruff", "format", "--check")):
         checked = run_in(committed_project, *check, *written)
         assert checked.returncode == 0, checked
