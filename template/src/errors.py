@@ -7,8 +7,8 @@
 MAX_REPORTED_ERRORS of them) and is empty otherwise; `error_count` says how many there were.
 A domain's own errors subclass `DomainError` with their status (404, 409, ...): raised anywhere
 in a request, they are answered in this shape, so routers need no try/except. Other exceptions
-are answered in the same shape by src/request_context.py: 503 when the database is
-unavailable, 500 for a bug.
+are answered in the same shape by src/edge.py: 503 when the database is unavailable, 500 for
+a bug.
 """
 
 from collections.abc import Mapping, Sequence

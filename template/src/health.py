@@ -6,13 +6,18 @@
   instance can take traffic (a readiness probe, a load balancer's check). 503 otherwise, in
   the shared error shape, saying which of the two failed.
 - `GET /health` (in src/main.py): liveness and database reachability in one answer.
+
+`install` declares them on the app itself, not on a router it includes: FastAPI resolves the
+routes of an included router again on every request, which costs as much as the rest of the
+app's own work on `/health/live` (docs/benchmarks.md), and a probe should cost the least.
 """
 
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import Depends, FastAPI, HTTPException, status
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +27,7 @@ from src.errors import error_responses
 
 ALEMBIC_INI = Path(__file__).resolve().parents[1] / "alembic.ini"
 
-router = APIRouter(prefix="/health", tags=["health"])
+TAGS: list[str | Enum] = ["health"]
 
 
 @lru_cache
@@ -36,12 +41,10 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
 
 
-@router.get("/live")
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE))
 async def ready(
     sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
 ) -> dict[str, str]:
@@ -66,3 +69,14 @@ async def ready(
             f"{expected} (run `alembic upgrade head`)",
         )
     return {"status": "ok", "database": "ok", "schema": "ok"}
+
+
+def install(app: FastAPI) -> None:
+    app.add_api_route("/health/live", live, methods=["GET"], tags=TAGS)
+    app.add_api_route(
+        "/health/ready",
+        ready,
+        methods=["GET"],
+        tags=TAGS,
+        responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE),
+    )
