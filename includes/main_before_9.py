@@ -6,8 +6,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from src import browsers, database, discovery, errors, http_semantics, limits, request_context
+from src import browsers, database, discovery, errors
 from src import health as health_checks
+from src._template import edge
 from src.config import Settings, get_settings
 from src.database import SessionDep, create_engine, create_sessionmaker
 from src.users.router import router as users_router
@@ -58,19 +59,17 @@ def create_app(settings: Settings) -> FastAPI:
         responses=errors.error_responses(400, 408, 413, 422, 503),
     )
     errors.install_error_handlers(app)
-    http_semantics.install(app)
-    limits.install(
+    # Request ids, limits, HTTP semantics, CORS and nosniff, in one layer.
+    edge.install(
         app,
         max_body_bytes=settings.max_request_body_bytes,
         body_timeout=settings.request_body_timeout,
+        debug=settings.debug,
+        cors=browsers.cors_policy(
+            settings.cors_allowed_origins, allow_credentials=settings.cors_allow_credentials
+        ),
     )
-    request_context.install(app, debug=settings.debug)
-    browsers.install(
-        app,
-        allowed_origins=settings.cors_allowed_origins,
-        allow_credentials=settings.cors_allow_credentials,
-    )
-    app.include_router(health_checks.router)
+    health_checks.install_probes(app)
     app.include_discovered_routers()
     return app
 

@@ -112,7 +112,7 @@ MUTATIONS = [
     ),
     Mutation(
         "unavailable-database-answered-500",
-        "src/_template/request_context.py",
+        "src/_template/edge.py",
         "                if is_database_unavailable(error)\n",
         "                if False  # mutation: every failure is a bug\n",
         "harness/test_health_and_failures.py"
@@ -158,7 +158,7 @@ MUTATIONS = [
     # HTTP edges and input validation.
     Mutation(
         "declared-length-unchecked",
-        "src/_template/limits.py",
+        "src/_template/edge.py",
         "if declared.isdigit() and int(declared) > self.max_body_bytes:",
         "if False:  # mutation: a declared length is not checked",
         "harness/test_request_limits.py::test_a_declared_length_over_the_limit_is_refused_unread",

@@ -9,15 +9,17 @@
 - **X-Content-Type-Options: nosniff** on every response: a browser never reads an answer as
   another type (HTML, a script) than its `Content-Type` says.
 
+src/_template/edge.py tells them, for every request, with the pieces below: CORS preflight requests
+are answered before anything else, and the CORS headers are added to every other answer, errors
+included.
+
 Authentication and authorization are not done here: see docs/security.md for where they go.
 """
 
 from collections.abc import Sequence
 
-from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from src._template.request_context import REQUEST_ID_HEADER
 
@@ -27,35 +29,26 @@ ALLOWED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 ALLOWED_HEADERS = ["Authorization", "Content-Type", REQUEST_ID_HEADER]
 EXPOSED_HEADERS = [REQUEST_ID_HEADER, "Retry-After"]
 PREFLIGHT_CACHE_SECONDS = 600
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
-class NoSniffMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def cors_policy(
+    allowed_origins: Sequence[str], *, allow_credentials: bool
+) -> CORSMiddleware | None:
+    """Starlette's CORS rules for the origins, None for none: edge.py asks them to answer
+    preflight requests and to add their headers to every other answer."""
+    if not allowed_origins:
+        return None
+    return CORSMiddleware(
+        _no_app,
+        allow_origins=list(allowed_origins),
+        allow_credentials=allow_credentials,
+        allow_methods=ALLOWED_METHODS,
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        max_age=PREFLIGHT_CACHE_SECONDS,
+    )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
 
-        async def send_with_nosniff(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Content-Type-Options"] = "nosniff"
-            await send(message)
-
-        await self.app(scope, receive, send_with_nosniff)
-
-
-def install(app: FastAPI, *, allowed_origins: Sequence[str], allow_credentials: bool) -> None:
-    """Outermost, so that every answer gets these headers, errors and preflights included."""
-    app.add_middleware(NoSniffMiddleware)
-    if allowed_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(allowed_origins),
-            allow_credentials=allow_credentials,
-            allow_methods=ALLOWED_METHODS,
-            allow_headers=ALLOWED_HEADERS,
-            expose_headers=EXPOSED_HEADERS,
-            max_age=PREFLIGHT_CACHE_SECONDS,
-        )
+async def _no_app(_scope: Scope, _receive: Receive, _send: Send) -> None:
+    raise RuntimeError("the CORS rules only answer and add headers; edge.py calls the app")

@@ -6,13 +6,18 @@
   instance can take traffic (a readiness probe, a load balancer's check). 503 otherwise, in
   the shared error shape, saying which of the two failed.
 - `GET /health`: liveness and database reachability in one answer.
+
+`install` declares them on the app itself, not on a router it includes: FastAPI resolves the
+routes of an included router again on every request, which costs as much as the rest of the
+app's own work on `/health/live` (docs/benchmarks.md), and a probe should cost the least.
 """
 
+from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import Depends, FastAPI, HTTPException, status
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,10 +27,7 @@ from src.errors import error_responses
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
-# /health/live and /health/ready, which src/main.py of services generated before 9.0.0 serves
-# beside its own /health.
-probes = APIRouter(prefix="/health", tags=["health"])
-router = APIRouter(tags=["health"])
+TAGS: list[str | Enum] = ["health"]
 SessionFactory = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
 
 
@@ -40,7 +42,6 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(Config(ALEMBIC_INI)).get_heads())
 
 
-@router.get("/health")
 async def health(sessionmaker: SessionFactory) -> dict[str, str]:
     """Liveness and database reachability in one round trip."""
     async with sessionmaker() as session:
@@ -48,12 +49,10 @@ async def health(sessionmaker: SessionFactory) -> dict[str, str]:
     return {"status": "ok", "database": "ok"}
 
 
-@probes.get("/live")
 async def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@probes.get("/ready", responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE))
 async def ready(sessionmaker: SessionFactory) -> dict[str, str]:
     # A database that does not answer raises here, and is answered 503 like on any route.
     async with sessionmaker() as session:
@@ -78,4 +77,19 @@ async def ready(sessionmaker: SessionFactory) -> dict[str, str]:
     return {"status": "ok", "database": "ok", "schema": "ok"}
 
 
-router.include_router(probes)
+def install(app: FastAPI) -> None:
+    app.add_api_route("/health", health, methods=["GET"], tags=TAGS)
+    install_probes(app)
+
+
+def install_probes(app: FastAPI) -> None:
+    """/health/live and /health/ready: src/main.py of a service generated before 9.0.0 serves
+    /health itself."""
+    app.add_api_route("/health/live", live, methods=["GET"], tags=TAGS)
+    app.add_api_route(
+        "/health/ready",
+        ready,
+        methods=["GET"],
+        tags=TAGS,
+        responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE),
+    )

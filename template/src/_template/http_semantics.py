@@ -8,15 +8,17 @@ gaps that clients and proxies notice:
 - a 405 lists in `Allow` every method its path takes, not only those of one of its routes;
 - a 204 carries no `Content-Type`, since it has no content.
 
-A CORS middleware, where one is added, answers its preflight OPTIONS requests before this.
+edge.py applies them to every request, with the pieces below. HEAD is routed as GET and
+keeps GET's headers, `Content-Length` included; the server sends no body for it (uvicorn, as
+HTTP requires of every server). CORS preflight requests, where origins are configured, are
+answered before this (src/browsers.py).
 """
 
 from http import HTTPStatus
 
-from fastapi import FastAPI
 from starlette.datastructures import MutableHeaders
 from starlette.routing import Host, Match, Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
 # The methods an `Allow` header may list, in the order RFC 9110 defines them.
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -47,35 +49,11 @@ def allowed_methods(scope: Scope) -> list[str]:
     return [method for method in METHODS if method in allowed or method == "OPTIONS"]
 
 
-class HttpSemanticsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        method = scope["method"]
-        if method == "OPTIONS" and (allowed := allowed_methods(scope)):
-            allow = [(b"allow", ", ".join(allowed).encode())]
-            await send({"type": "http.response.start", "status": 204, "headers": allow})
-            await send({"type": "http.response.body", "body": b""})
-            return
-
-        async def send_by_the_rules(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                if status == HTTPStatus.METHOD_NOT_ALLOWED and (allowed := allowed_methods(scope)):
-                    MutableHeaders(scope=message)["Allow"] = ", ".join(allowed)
-                elif status == HTTPStatus.NO_CONTENT:
-                    del MutableHeaders(scope=message)["Content-Type"]
-            await send(message)
-
-        # HEAD is routed as GET and keeps GET's headers, Content-Length included; the server
-        # sends no body for it (uvicorn, as HTTP requires of every server).
-        routed = {**scope, "method": "GET"} if method == "HEAD" else scope
-        await self.app(routed, receive, send_by_the_rules)
-
-
-def install(app: FastAPI) -> None:
-    app.add_middleware(HttpSemanticsMiddleware)
+def apply_status_rules(scope: Scope, message: Message) -> None:
+    """The rules of a response's status, on its `http.response.start` message: `Allow` on a
+    405, no `Content-Type` on a 204."""
+    status = message["status"]
+    if status == HTTPStatus.METHOD_NOT_ALLOWED and (allowed := allowed_methods(scope)):
+        MutableHeaders(scope=message)["Allow"] = ", ".join(allowed)
+    elif status == HTTPStatus.NO_CONTENT:
+        del MutableHeaders(scope=message)["Content-Type"]

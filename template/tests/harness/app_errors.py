@@ -1,8 +1,9 @@
 """A test that fails after the app answered 500 shows why: the app's exception, in its report.
 
-`RequestContextMiddleware` (src/_template/request_context.py) answers every exception itself, as it
-must in production, so a client, and a test, only ever sees "Internal server error". It also
-logs each one, traceback included; `AppErrors` keeps those records for the running test, and
+The app's edge (src/_template/edge.py) answers every exception itself, as it must in
+production, so a client, and a test, only ever sees "Internal server error". It also logs each
+one, traceback included (src/_template/request_context.py); `AppErrors` keeps those records for
+the running test, and
 the harness adds them to the report of a test that failed. A 503 (the database unavailable)
 is not a bug and is not kept.
 """
