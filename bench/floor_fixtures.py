@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from src.database import Base, create_sessionmaker, get_sessionmaker
 from src.main import app
-from tests.harness.database import create_test_engine, database_under_test
+from tests.harness.db.database import create_test_engine, database_under_test
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ import asyncpg
 import httpx
 from sqlalchemy import URL, make_url
 
-from tests.harness.database import create_database, drop_database
+from tests.harness.db.database import create_database, drop_database
 from tests.harness.live_server import migrate, serve_app
 from tests.harness.outages import database_outages, statuses_until_served
 

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import make_url
 
-from tests.harness.database import create_database, drop_database
+from tests.harness.db.database import create_database, drop_database
 from tests.harness.live_server import migrate, serve_app
 from tests.harness.traffic import drive_traffic
 from tests.load.users_traffic import UsersLedger

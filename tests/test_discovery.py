@@ -80,7 +80,9 @@ def test_a_model_outside_a_models_module_fails_a_test_naming_it(
     (audit / "__init__.py").write_text("", encoding="utf-8")
     (audit / "records.py").write_text(UNDISCOVERED_MODEL, encoding="utf-8")
 
-    outcome = run_project_pytest(project, "tests/harness/test_discovery.py", IN_FILE_ORDER)
+    outcome = run_project_pytest(
+        project, "tests/harness/self_tests/test_discovery.py", IN_FILE_ORDER
+    )
 
     assert outcome.returncode == 1, outcome
     assert "table 'audit_records' (src.audit.records.AuditRecord)" in outcome.output, outcome

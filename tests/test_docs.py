@@ -38,7 +38,10 @@ def test_options_page_documents_every_question_with_its_default_and_choices() ->
 @pytest.mark.parametrize(
     ("section", "tests"),
     [
-        ("## Nothing real beyond the test database", "tests/harness/test_outside_world.py"),
+        (
+            "## Nothing real beyond the test database",
+            "tests/harness/self_tests/test_outside_world.py",
+        ),
         ("## Test data and query counts", "tests/integration/test_user_queries.py"),
     ],
 )

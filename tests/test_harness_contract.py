@@ -27,8 +27,8 @@ def test_the_contract_lists_the_owner_names_the_harness_imports() -> None:
     harness = REPO_ROOT / "template" / "tests" / "harness"
     imported = {
         (node.module, alias.name)
-        for path in harness.glob("*.py")
-        if not path.name.startswith("test_")
+        for path in harness.rglob("*.py")
+        if "self_tests" not in path.relative_to(harness).parts
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.ImportFrom)
         and node.module in {"src.main", "src.config", "src.database"}

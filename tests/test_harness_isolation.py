@@ -16,7 +16,7 @@ from tests.support.rendering import (
 )
 
 PRINT_TEST_DRIVER = (
-    "from tests.harness.database import create_test_engine, database_under_test; "
+    "from tests.harness.db.database import create_test_engine, database_under_test; "
     "print(create_test_engine(database_under_test().url).dialect.driver)"
 )
 
@@ -48,7 +48,7 @@ def test_generated_suite_passes_in_parallel_on_aiosqlite(default_project: Path) 
 DRIVER_PARITY_SCRIPT = """
 import asyncio, json, sys
 from sqlalchemy import exc, make_url, text
-from tests.harness.database import create_test_engine
+from tests.harness.db.database import create_test_engine
 
 async def observe(url):
     engine = create_test_engine(make_url(url))

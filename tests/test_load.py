@@ -26,7 +26,9 @@ LOAD_OUTCOMES = {
     "default": {"passed": LOAD_TESTS + LIVE_HARNESS_TESTS - 1, "skipped": 1},
     "postgresql": {"passed": LOAD_TESTS + LIVE_HARNESS_TESTS},
 }
-SCHEMA_RUN = "tests/harness/test_live_schema.py::test_the_live_server_conforms_to_its_schema"
+SCHEMA_RUN = (
+    "tests/harness/self_tests/test_live_schema.py::test_the_live_server_conforms_to_its_schema"
+)
 
 
 @pytest.mark.live_server

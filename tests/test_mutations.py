@@ -27,9 +27,11 @@ from tests.support.rendering import (
 
 SCHEMA_TESTS = "integration/test_api_schema.py"
 BAD_INPUT_TESTS = "integration/test_bad_input.py"
-APP_DATABASE_TESTS = "harness/test_app_database.py"
+# The harness's own tests, in the project's tests/.
+SELF_TESTS = "harness/self_tests"
+APP_DATABASE_TESTS = f"{SELF_TESTS}/test_app_database.py"
 LIFESPAN_PROOF = (
-    "harness/test_lifespan.py::test_the_lifespan_has_started_the_app_on_the_test_database"
+    f"{SELF_TESTS}/test_lifespan.py::test_the_lifespan_has_started_the_app_on_the_test_database"
 )
 
 
@@ -62,7 +64,7 @@ MUTATIONS = [
     ),
     Mutation(
         "harness-commits-the-outer-transaction",
-        "tests/harness/database.py",
+        "tests/harness/db/database.py",
         "await transaction.rollback()",
         "await transaction.commit()",
         "integration/test_isolation.py::test_committed_data_does_not_outlive_its_test",
@@ -71,8 +73,9 @@ MUTATIONS = [
     # Every path of the app to the database leads into the test's transaction.
     Mutation(
         "app-handed-the-real-engine",
-        "tests/harness/fixtures.py",
+        "tests/harness/_plugin.py",
         "    return TestDatabase(sessionmaker, app_engine.database, sources)\n",
+        "    from src.database import Database\n\n"
         "    real = async_connection.engine  # mutation: the app gets the run's engine again\n"
         "    handed = Database(real, create_sessionmaker(real))\n"
         "    return TestDatabase(sessionmaker, handed, sources)\n",
@@ -81,7 +84,7 @@ MUTATIONS = [
     ),
     Mutation(
         "sessions-take-no-turns",
-        "tests/harness/shared_connection.py",
+        "tests/harness/db/shared_connection.py",
         "        if not self.turns.take_now():\n            await_(self.turns.take())\n",
         "        pass  # mutation: checkouts no longer take turns\n",
         f"{APP_DATABASE_TESTS}::test_sessions_used_at_once_take_turns",
@@ -89,8 +92,8 @@ MUTATIONS = [
     ),
     Mutation(
         "escapes-go-unseen",
-        "tests/harness/escapes.py",
-        "        if not self.watching:\n            return\n",
+        "tests/harness/db/escapes.py",
+        "        if not RUN.own_code:\n            return\n",
         "        return  # mutation: no connection is ever watched\n",
         f"{APP_DATABASE_TESTS}::test_a_connection_beside_the_harness_is_refused_and_named",
     ),
@@ -115,13 +118,13 @@ MUTATIONS = [
         "src/_template/edge.py",
         "                if is_database_unavailable(error)\n",
         "                if False  # mutation: every failure is a bug\n",
-        "harness/test_health_and_failures.py"
+        f"{SELF_TESTS}/test_health_and_failures.py"
         "::test_an_unavailable_database_is_503_with_retry_after_and_one_log_line",
         both_sqlite_drivers=True,
     ),
     Mutation(
         "guard-accepts-any-name",
-        "tests/harness/database.py",
+        "tests/harness/db/database.py",
         'if not name.endswith("_test"):',
         "if False:  # mutation: any database name is accepted",
         "test_database_guard.py::test_refuses_other_databases_with_the_reason",
@@ -133,7 +136,7 @@ MUTATIONS = [
         "        session = running_sessionmaker()()\n",
         "        return super()._get_async_persistence()  # mutation: a session of its own\n"
         "        session = running_sessionmaker()()\n",
-        "harness/test_factories.py::test_factory_rows_live_in_the_tests_transaction",
+        f"{SELF_TESTS}/test_factories.py::test_factory_rows_live_in_the_tests_transaction",
     ),
     # Concurrency and queries.
     Mutation(
@@ -143,7 +146,7 @@ MUTATIONS = [
         "src/_template/database.py",
         'connection.exec_driver_sql("BEGIN IMMEDIATE")',
         'connection.exec_driver_sql("BEGIN")',
-        "harness/test_sqlite_driver.py::test_a_transaction_holds_the_write_lock_from_its_start",
+        f"{SELF_TESTS}/test_sqlite_driver.py::test_a_transaction_holds_the_write_lock_from_its_start",
     ),
     Mutation(
         "listing-users-is-n-plus-1",
@@ -161,28 +164,28 @@ MUTATIONS = [
         "src/_template/edge.py",
         "if declared.isdigit() and int(declared) > self.max_body_bytes:",
         "if False:  # mutation: a declared length is not checked",
-        "harness/test_request_limits.py::test_a_declared_length_over_the_limit_is_refused_unread",
+        f"{SELF_TESTS}/test_request_limits.py::test_a_declared_length_over_the_limit_is_refused_unread",
     ),
     Mutation(
         "allow-lists-one-route",
         "src/_template/http_semantics.py",
         "if status == HTTPStatus.METHOD_NOT_ALLOWED and (allowed := allowed_methods(scope)):",
         "if False:  # mutation: a 405 lists one route's methods",
-        "harness/test_http_semantics.py::test_405_lists_every_method_of_the_path",
+        f"{SELF_TESTS}/test_http_semantics.py::test_405_lists_every_method_of_the_path",
     ),
     Mutation(
         "format-characters-accepted",
         "src/api_types.py",
         '_PRINTABLE = rf"[^{_CONTROLS}{FORMAT_CHARACTERS}]"',
         '_PRINTABLE = rf"[^{_CONTROLS}]"  # mutation: format characters inside',
-        "harness/test_text.py::test_every_format_character_is_refused_anywhere",
+        f"{SELF_TESTS}/test_text.py::test_every_format_character_is_refused_anywhere",
     ),
     Mutation(
         "shared-ids-read-as-python-reads-integers",
         "src/api_types.py",
         'not re.fullmatch(r"-?[0-9]+", value)',
         'not re.fullmatch(r"\\s*[-+]?[\\d_]+\\s*", value)',
-        "harness/test_api_types.py::test_an_id_written_otherwise_or_out_of_range_is_refused",
+        f"{SELF_TESTS}/test_api_types.py::test_an_id_written_otherwise_or_out_of_range_is_refused",
     ),
     Mutation(
         "ids-beyond-64-bit-reach-the-database",
@@ -248,21 +251,21 @@ MUTATIONS = [
     ),
     Mutation(
         "override-left-behind",
-        "tests/harness/test_outside_world.py",
+        "tests/harness/self_tests/test_outside_world.py",
         "    override_dependency(get_sessionmaker, no_database)\n",
         "    override_dependency(get_sessionmaker, no_database)\n"
         "    app.dependency_overrides[no_database] = no_database  # mutation: never undone\n",
-        "harness/test_outside_world.py::test_override_dependency_lasts_for_the_test",
+        f"{SELF_TESTS}/test_outside_world.py::test_override_dependency_lasts_for_the_test",
         named="This test left app.dependency_overrides changed: "
         "test_override_dependency_lasts_for_the_test.<locals>.no_database",
     ),
     # Garbage collection, off while the app and the tests are imported, is on for the tests.
     Mutation(
         "garbage-collection-left-off",
-        "tests/harness/fixtures.py",
+        "tests/harness/_plugin.py",
         "        gc.enable()\n",
         "        pass  # mutation: garbage collection stays off\n",
-        "harness/test_collection.py::test_garbage_collection_is_on_while_tests_run",
+        f"{SELF_TESTS}/test_collection.py::test_garbage_collection_is_on_while_tests_run",
     ),
 ]
 
@@ -332,7 +335,7 @@ def test_a_broken_connection_never_reaches_the_next_test(
     if not invalidated:
         replace_once(
             project,
-            "tests/harness/database.py",
+            "tests/harness/db/database.py",
             "    if not healthy:\n        await _discard(connection)\n",
             "    pass  # mutation: the connection goes back to the pool as it is\n",
         )
@@ -361,7 +364,7 @@ def test_a_leftover_conflict_fails_the_suite(default_project: Path, tmp_path: Pa
     assert outcome.returncode == 1, outcome
     failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", outcome.output, re.MULTILINE)
     assert [node.split("::")[0] for node in failed] == [
-        "tests/harness/test_no_conflict_markers.py"
+        "tests/harness/self_tests/test_no_conflict_markers.py"
     ], outcome
     assert "README.md:" in outcome.output, outcome
     assert "src/main.py.rej" in outcome.output, outcome
@@ -388,7 +391,7 @@ def test_a_renamed_response_field_fails_the_committed_contract(
     default_project: Path, tmp_path: Path
 ) -> None:
     project = shutil.copytree(default_project, tmp_path / "service")
-    contract = "tests/harness/test_api_contract.py"
+    contract = "tests/harness/self_tests/test_api_contract.py"
     (project / "tests" / "openapi.json").unlink(missing_ok=True)
     first = run_project_pytest(project, contract, IN_FILE_ORDER)
     assert CONTRACT_CREATED in first.output, first  # the owner commits it

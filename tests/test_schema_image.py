@@ -1,4 +1,4 @@
-"""The migrated schema is built once and copied (the generated tests/harness/schema_image.py):
+"""The migrated schema is built once and copied (the generated tests/harness/db/schema_image.py):
 a changed migration builds a new image, on SQLite (a file in pytest's cache) and on PostgreSQL
 (a template database), and the older one goes. A fingerprint blind to the change would keep
 serving the old schema: the suite's copy check catches that."""
@@ -40,7 +40,7 @@ def test_an_edited_migration_builds_a_new_sqlite_image(
 ) -> None:
     project = shutil.copytree(default_project, tmp_path / "service")
     if fingerprint.startswith("mutant"):
-        replace_once(project, "tests/harness/schema_image.py", *CONTENT_HASHING)
+        replace_once(project, "tests/harness/db/schema_image.py", *CONTENT_HASHING)
     env = project_env()
     first = run_copy_check(project, env)
     assert first.returncode == 0, first

@@ -71,7 +71,7 @@ def test_postgresql_tests_job_runs_against_a_postgres_service(postgresql_project
     # database with `_test` appended, as the harness itself decides it.
     decided = run_snippet(
         postgresql_project,
-        "from tests.harness.database import database_under_test as d; "
+        "from tests.harness.db.database import database_under_test as d; "
         "print(d().configured.render_as_string(hide_password=False))",
     )
     assert decided.returncode == 0, decided.stderr

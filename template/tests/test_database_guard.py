@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url
 
-from tests.harness.database import (
+from tests.harness.db.database import (
     UnsafeTestDatabaseError,
     check_is_test_database,
     resolve_test_database,

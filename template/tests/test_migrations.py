@@ -11,7 +11,7 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from src.database import Base
-from tests.harness.migrations import (
+from tests.harness.db.migrations import (
     check_models_match_migrations,
     downgrade_to_base,
     migrate_from_scratch,
@@ -43,7 +43,7 @@ async def test_models_match_the_migrations(async_connection: AsyncConnection) ->
 async def test_the_test_database_is_what_the_migrations_build(
     async_connection: AsyncConnection,
 ) -> None:
-    """The test database is a copy of the migrated schema (tests/harness/schema_image.py),
+    """The test database is a copy of the migrated schema (tests/harness/db/schema_image.py),
     made anew whenever the migrations change."""
     copied = await async_connection.run_sync(schema_of)
     await async_connection.run_sync(migrate_from_scratch)

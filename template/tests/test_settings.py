@@ -1,15 +1,14 @@
 # Template-owned (kept current by `copier update`), like everything in tests/harness/
 """Secure, documented settings: every setting in .env.example, docs switchable, no debug."""
 
-from pathlib import Path
-
 from dotenv import dotenv_values
 from httpx import ASGITransport, AsyncClient
 
 from src.config import Settings
 from src.main import create_app
+from tests.harness.paths import PROJECT_ROOT
 
-ENV_EXAMPLE = Path(__file__).resolve().parents[1] / ".env.example"
+ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 
 
 def documented_settings() -> dict[str, str]:

@@ -15,7 +15,7 @@ from sqlalchemy.schema import DropTable
 
 from src._template.database import is_in_memory_sqlite
 from src.users.models import User
-from tests.harness.database import create_test_engine, database_under_test
+from tests.harness.db.database import create_test_engine, database_under_test
 from tests.owner_patterns.tables import (
     CREATE_STATEMENTS,
     PATTERN_TABLES,

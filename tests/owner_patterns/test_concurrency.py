@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from src.users.models import User
-from tests.harness.shared_connection import TestConnectionEngine
+from tests.harness.db.shared_connection import TestConnectionEngine
 from tests.owner_patterns.helpers import USERS, emails, person, withdraw_70_twice_from_100
 from tests.owner_patterns.routes import SIGNAL, WAITING
 

@@ -226,7 +226,7 @@ def test_conflicting_owner_edit_is_reported_and_kept(
     assert missing_edits(project, OWNER_EDITS) == []
     # The generated project's own check refuses the unfinished merge too: markers in Python
     # break the import, a .rej file fails the conflict check (part of every default run).
-    suite = run_project_pytest(project, "tests/harness/test_no_conflict_markers.py")
+    suite = run_project_pytest(project, "tests/harness/self_tests/test_no_conflict_markers.py")
     assert suite.returncode != 0, suite
     assert fixtures in suite.output, suite
 

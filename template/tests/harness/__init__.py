@@ -1,40 +1,19 @@
 """The integration-test harness. Owned by the project template: `copier update` keeps these
 files current, so put your own fixtures in tests/conftest.py rather than editing them here.
 
-Loading it first checks that the project still has what the harness needs
-(tests/harness/contract.py): otherwise the run stops here with one line saying what is missing.
-Settings the app refuses (src/config.py, from the environment or .env) stop it with one line too.
+What tests use:
+
+- fixtures.py: the fixtures (`__all__`), which tests/conftest.py loads, and the type of
+  `override_dependency` (`OverrideDependency`);
+- queries.py: the types of `count_queries` and `assert_max_queries` (`CountQueries`,
+  `AssertMaxQueries`);
+- factories.py: the base of the test-data factories of tests/factories/;
+- live_server.py, traffic.py, outages.py: a real server, traffic and database outages for the
+  tests marked `load`;
+- new_migration.py: `uv run python -m tests.harness.new_migration "what changed"`.
+
+The rest is the harness's own: _plugin.py (its hooks and guards), contract.py (what it needs
+from your code), clients.py, network.py, reports.py, paths.py, db/ (the test database) and
+self_tests/ (its tests). Importing any of it has no effect on its own: the plugin does its
+work in pytest's hooks.
 """
-
-import gc
-import sys
-
-# Under pytest, garbage collection is off until the tests are collected (fixtures.py's
-# pytest_collection turns it back on): importing the app, its libraries and the test modules
-# makes hundreds of thousands of objects and no garbage, and the collector's passes over them
-# would be a tenth of a one-test run.
-if "pytest" in sys.modules:
-    gc.disable()
-
-import pytest
-from pydantic import ValidationError
-
-from tests.harness.contract import ContractError, check_project
-
-
-def settings_problems(error: ValidationError) -> str:
-    """The settings' errors on one line: `DATABASE_URL uses postgresql:// without ...`."""
-    problems = []
-    for problem in error.errors():
-        message = str(problem["msg"]).removeprefix("Value error, ")
-        variable = "_".join(str(part) for part in problem["loc"]).upper()
-        problems.append(message if message.startswith(variable) else f"{variable}: {message}")
-    return f"The app's settings are invalid: {'; '.join(problems)}."
-
-
-try:
-    check_project()
-except ContractError as error:
-    raise pytest.UsageError(str(error)) from None
-except ValidationError as error:
-    raise pytest.UsageError(settings_problems(error)) from None

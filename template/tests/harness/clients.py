@@ -1,4 +1,5 @@
-"""The clients of the harness, and the check that tests call the app through them.
+"""The app as the harness runs it: its lifespan (`lifespan_of`), the harness's clients, and the
+check that tests call the app through them.
 
 A client a test builds itself (FastAPI's `AsyncClient(transport=ASGITransport(app=app))`,
 or `TestClient(app)`) skips the harness: no lifespan, and no test transaction, so its writes
@@ -8,15 +9,16 @@ which fixture to use instead. The harness's clients mark their requests (`Harnes
 """
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 
 import httpx
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tests.harness.current import in_ordinary_test
+from tests.harness.db.current import in_ordinary_test, phase
 
 _FROM_THE_HARNESS = ContextVar("from_the_harness", default=False)
 USE_THE_HARNESS_CLIENTS = (
@@ -24,6 +26,20 @@ USE_THE_HARNESS_CLIENTS = (
     "transaction: its writes would outlive the test): ask for the `async_client` fixture, or "
     "`client` in a sync test, instead."
 )
+
+
+@asynccontextmanager
+async def lifespan_of(asgi_app: ASGIApp) -> AsyncIterator[ASGIApp]:
+    """The app, its lifespan started; stopped when the block ends. Neither is part of a test
+    (current.phase): what they write is not the running test's."""
+    manager = LifespanManager(asgi_app)
+    with phase(lifespan=True):
+        await manager.__aenter__()
+    try:
+        yield manager.app
+    finally:
+        with phase(lifespan=True):
+            await manager.__aexit__(None, None, None)
 
 
 class HarnessClientError(RuntimeError):

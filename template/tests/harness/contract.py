@@ -6,7 +6,8 @@ they take from the template's own src/_template/. Rename or
 move one and the test run stops before any test with one line naming it and what it must be,
 instead of an ImportError deep in a plugin: keep the name, or import the new one under it.
 
-`check_project` runs when the harness loads (tests/harness/__init__.py).
+`check_project` runs before any test module is imported (`pytest_configure` in
+tests/harness/_plugin.py).
 """
 
 import importlib

@@ -16,7 +16,7 @@ from polyfactory.factories.sqlalchemy_factory import SQLAASyncPersistence, SQLAl
 from polyfactory.persistence import AsyncPersistenceProtocol
 from sqlalchemy import Column, inspect
 
-from tests.harness.current import running_sessionmaker
+from tests.harness.db.current import running_sessionmaker
 
 Model = TypeVar("Model")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import URL
 
-from tests.harness.database import create_database, database_under_test, drop_database
+from tests.harness.db.database import create_database, database_under_test, drop_database
+from tests.harness.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # uvicorn's options in production: the Dockerfile's CMD passes the same ones (a test of the
 # template checks), and docs/serving.md explains them. In short:
 # - idle connections stay open 75 s, longer than clients and load balancers (60 s on most)

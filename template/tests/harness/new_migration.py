@@ -16,8 +16,8 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from tests.harness.database import database_under_test, open_test_database
-from tests.harness.migrations import alembic_config
+from tests.harness.db.database import database_under_test, open_test_database
+from tests.harness.db.migrations import alembic_config
 
 USAGE = 'usage: uv run python -m tests.harness.new_migration "what changed"'
 

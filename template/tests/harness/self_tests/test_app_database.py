@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from src._template.database import app_database, create_engine
 from src.main import app
-from tests.harness.database import database_under_test
-from tests.harness.escapes import EscapeError
-from tests.harness.fixtures import escape_watch
+from tests.harness.db.database import database_under_test
+from tests.harness.db.escapes import EscapeError, escape_watch
 
 INSERT = text("INSERT INTO alembic_version (version_num) VALUES (:probe)")
 PROBES = text("SELECT version_num FROM alembic_version WHERE version_num LIKE 'probe-%'")

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from src._template.database import app_database, get_sessionmaker
 from src.main import app
 from tests.harness.clients import USE_THE_HARNESS_CLIENTS, HarnessClientError
-from tests.harness.fixtures import APP_ERRORS, OverrideDependency
-from tests.harness.test_app_database import INSERT, PROBES, probes
+from tests.harness.fixtures import OverrideDependency
+from tests.harness.reports import APP_ERRORS
+from tests.harness.self_tests.test_app_database import INSERT, PROBES, probes
 
 
 def test_a_sync_test_calls_the_app_with_client(client: httpx.Client) -> None:

@@ -5,10 +5,10 @@ and a PostgreSQL app on its own database (`DATABASE_URL`) with `_test` appended,
 server. `database_under_test` decides it, once per process, and nothing is created or dropped
 before the guard (`check_is_test_database`) has accepted it. Under pytest-xdist every worker
 works in a database of its own (`<name>_gw0_test`, ...). A PostgreSQL test database is created
-for the run from a migrated template and dropped after it (tests/harness/schema_image.py).
+for the run from a migrated template and dropped after it (tests/harness/db/schema_image.py).
 When nothing listens where a local PostgreSQL test database should be, `reach_or_start_server`
 starts a throwaway server there from the PostgreSQL programs installed on this machine
-(tests/harness/throwaway_postgres.py), unless TEST_DATABASE_AUTOSTART=0.
+(tests/harness/db/throwaway_postgres.py), unless TEST_DATABASE_AUTOSTART=0.
 """
 
 import asyncio
@@ -27,7 +27,8 @@ from src._template import sqlite_inline
 from src._template.create_database import first_line, maintenance_connection
 from src._template.database import create_engine, is_in_memory_sqlite
 from src.config import ASYNC_SCHEMES, DEFAULT_DATABASE_URL, get_settings
-from tests.harness import schema_image, throwaway_postgres
+from tests.harness.db import schema_image, throwaway_postgres
+from tests.harness.paths import PROJECT_ROOT
 
 # In-memory SQLite through the app's own driver (src/_template/sqlite_inline.py): no thread hop per
 # statement. TEST_DATABASE_URL=sqlite+aiosqlite:///:memory: tests on aiosqlite instead.
@@ -38,7 +39,6 @@ DEFAULT_PORTS = {"postgresql": 5432}
 SUPPORTED_BACKENDS = frozenset({"sqlite", "postgresql"})
 # TEST_DATABASE_AUTOSTART=0: never start a throwaway PostgreSQL server for the tests.
 AUTOSTART_VARIABLE = "TEST_DATABASE_AUTOSTART"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class UnsafeTestDatabaseError(Exception):
@@ -372,7 +372,7 @@ async def open_test_database(
 ) -> AsyncIterator[AsyncEngine]:
     """The engine of this process's test database (or of `url`, another one of this run:
     `DatabaseUnderTest.committed`), with the migrated schema copied from its image
-    (tests/harness/schema_image.py).
+    (tests/harness/db/schema_image.py).
 
     PostgreSQL: the database is created from the migrated template for this run and dropped
     after it. SQLite: the database gets a copy of the image kept in `sqlite_image_dir` (without

@@ -4,7 +4,7 @@ from httpx import AsyncClient
 
 from src._template.database import app_database
 from src.main import app
-from tests.harness.shared_connection import TestConnectionEngine
+from tests.harness.db.shared_connection import TestConnectionEngine
 
 
 async def test_the_lifespan_has_started_the_app_on_the_test_database(

@@ -1,15 +1,16 @@
 """What the running test works with, for code that cannot ask for fixtures: the app (through
-the database the harness hands its lifespan) and the test-data factories of tests/factories/."""
+the database the harness hands its lifespan), the test-data factories of tests/factories/ and
+the escape watch (escapes.py)."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from src._template.database import Database
-from tests.harness.shared_connection import NoTestConnectionError
+from tests.harness.db.shared_connection import NoTestConnectionError
 
 
 @dataclass(frozen=True)
@@ -24,47 +25,65 @@ class TestDatabase:
     statement_sources: tuple[Connection | Engine, ...]
 
 
-class _Run:
-    """The one state of a test process: which test runs, and whether the lifespan starts."""
+@dataclass
+class Run:
+    """What a test process is doing now. `RUN` is its one instance: the harness's hooks and
+    fixtures change a field for the length of a block (`during`), and code that cannot ask for
+    fixtures (the app under test, the factories, the escape watch) reads it."""
 
+    # The database of the running test, from its setup to its teardown.
     test: TestDatabase | None = None
-    in_test = False
-    lifespan = False
+    # A test runs, setup to teardown.
+    in_test: bool = False
+    # The app's lifespan starts or stops.
+    lifespan: bool = False
+    # The test's own code runs (its body, or a function-scoped fixture of its own): connections
+    # to the test database beside the harness are refused (escapes.py).
+    own_code: bool = False
+
+    @contextmanager
+    def during(self, **values: object) -> Iterator[None]:
+        """While the block runs, the named fields have these values; then their earlier ones."""
+        before = {name: getattr(self, name) for name in values}
+        for name, value in values.items():
+            setattr(self, name, value)
+        try:
+            yield
+        finally:
+            for name, value in before.items():
+                setattr(self, name, value)
 
 
-@contextmanager
-def running_test(test: TestDatabase) -> Iterator[None]:
+RUN = Run()
+
+
+def running_test(test: TestDatabase) -> AbstractContextManager[None]:
     """While the block runs, the app and the factories work with `test`'s database."""
-    _Run.test = test
-    try:
-        yield
-    finally:
-        _Run.test = None
+    return RUN.during(test=test)
 
 
-@contextmanager
-def phase(*, in_test: bool = False, lifespan: bool = False) -> Iterator[None]:
+def phase(*, in_test: bool = False, lifespan: bool = False) -> AbstractContextManager[None]:
     """A test runs (setup to teardown), or the app's lifespan starts or stops."""
-    before = _Run.in_test, _Run.lifespan
-    _Run.in_test, _Run.lifespan = in_test or before[0], lifespan or before[1]
-    try:
-        yield
-    finally:
-        _Run.in_test, _Run.lifespan = before
+    return RUN.during(in_test=in_test or RUN.in_test, lifespan=lifespan or RUN.lifespan)
+
+
+def own_code(*, running: bool) -> AbstractContextManager[None]:
+    """Whether the test's own code runs while the block does (`Run.own_code`)."""
+    return RUN.during(own_code=running)
 
 
 def running_sessionmaker() -> async_sessionmaker[AsyncSession]:
-    if _Run.test is None:
+    if RUN.test is None:
         raise LookupError(
             "No test database in this test: ask for async_session or async_client (or any "
             "fixture that uses the test's transaction) in a test that creates rows."
         )
-    return _Run.test.sessionmaker
+    return RUN.test.sessionmaker
 
 
 def in_ordinary_test() -> bool:
     """Whether a test runs, outside the lifespan's start and stop."""
-    return _Run.in_test and not _Run.lifespan
+    return RUN.in_test and not RUN.lifespan
 
 
 class RoutedDatabase(Database):
@@ -82,8 +101,8 @@ class RoutedDatabase(Database):
     run: Database
 
     def _now(self) -> Database:
-        if _Run.test is not None and not _Run.lifespan:
-            return _Run.test.app
+        if RUN.test is not None and not RUN.lifespan:
+            return RUN.test.app
         if in_ordinary_test():
             raise NoTestConnectionError(
                 "This test reaches the app's database without the harness: ask for "

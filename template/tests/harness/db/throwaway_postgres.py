@@ -2,7 +2,7 @@
 
 When the test database's server does not answer and PostgreSQL's server programs are installed
 (`apt-get install postgresql`, `brew install postgresql`, ...), the harness starts one itself
-(tests/harness/database.py decides when): `initdb` into a temporary folder (trust
+(tests/harness/db/database.py decides when): `initdb` into a temporary folder (trust
 authentication, the URL's user as superuser, fsync off), then `postgres` listening on
 127.0.0.1 at the URL's port, its unix socket in that folder. It runs as the current user, or,
 under root (which PostgreSQL refuses), as `postgres` or `nobody`. `stop` ends it by its PID

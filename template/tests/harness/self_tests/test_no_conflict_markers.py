@@ -11,7 +11,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.harness.paths import PROJECT_ROOT
+
 # Built from pieces so this file does not contain a marker itself.
 MARKER = re.compile("^(" + "<" * 7 + "|" + ">" * 7 + ")( |$)", re.MULTILINE)
 # Skipped when the project is not a git checkout (where .gitignore decides instead).

@@ -9,7 +9,7 @@ from sqlalchemy import make_url
 
 from src._template import create_database
 from src.config import get_settings
-from tests.harness.database import database_name, database_under_test, drop_database
+from tests.harness.db.database import database_name, database_under_test, drop_database
 
 # Nothing listens on port 1 of this machine: the connection is refused at once.
 UNREACHABLE = "postgresql+asyncpg://postgres:secret@127.0.0.1:1/shop"

@@ -26,13 +26,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy
 from sqlalchemy import URL, Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from src._template.create_database import maintenance_connection
+from tests.harness.paths import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATION_SOURCES = (PROJECT_ROOT / "alembic.ini", PROJECT_ROOT / "migrations")
 SQLITE_IMAGE_PREFIX = "sqlite-"
 # Where the template's name keeps the fingerprint: long enough never to collide by chance,
@@ -43,6 +44,12 @@ BUILDING_SUFFIX = "_building_test"
 # One builder at a time per server: pytest-xdist workers (and parallel runs) wait for the
 # first one instead of migrating the same template side by side.
 TEMPLATE_LOCK = 7_106_563_211
+
+
+def image_dir(config: pytest.Config) -> Path | None:
+    """Where the SQLite image is kept: pytest's cache folder (None with -p no:cacheprovider)."""
+    cache = getattr(config, "cache", None)
+    return None if cache is None else cache.mkdir("harness-schema")
 
 
 def _source_files() -> Iterator[Path]:
@@ -69,7 +76,7 @@ def migrations_fingerprint() -> str:
 
 def migrate(connection: Connection) -> None:
     # Imported here: alembic loads only in runs that migrate.
-    from tests.harness.migrations import upgrade_to_head  # noqa: PLC0415
+    from tests.harness.db.migrations import upgrade_to_head  # noqa: PLC0415
 
     upgrade_to_head(connection)
 
@@ -95,7 +102,7 @@ async def copy_sqlite_image(engine: AsyncEngine, url: URL, image_dir: Path) -> N
 
 async def _build_sqlite_image(url: URL, image: Path) -> None:
     # Imported here: the test engine factory lives with the guard, which imports this module.
-    from tests.harness.database import create_test_engine  # noqa: PLC0415
+    from tests.harness.db.database import create_test_engine  # noqa: PLC0415
 
     image.parent.mkdir(parents=True, exist_ok=True)
     building = image.with_name(f"{image.name}.{os.getpid()}.building")
@@ -223,7 +230,7 @@ async def _templates_locked(configured: URL) -> AsyncIterator[AsyncConnection]:
 async def _drop_templates(connection: AsyncConnection, configured: URL) -> None:
     """Drop the templates for `configured`, whatever their fingerprint, and any left half-built."""
     # Imported here: the database helpers live with the guard, which imports this module.
-    from tests.harness.database import drop_database  # noqa: PLC0415
+    from tests.harness.db.database import drop_database  # noqa: PLC0415
 
     found = await connection.scalars(
         text(
@@ -238,7 +245,7 @@ async def _drop_templates(connection: AsyncConnection, configured: URL) -> None:
 
 async def _build_template(connection: AsyncConnection, configured: URL, name: str) -> None:
     # Imported here: the database helpers live with the guard, which imports this module.
-    from tests.harness.database import create_database, create_test_engine  # noqa: PLC0415
+    from tests.harness.db.database import create_database, create_test_engine  # noqa: PLC0415
 
     # Built under a name of its own and renamed when complete: a run interrupted while
     # migrating leaves no template that looks finished.

@@ -1,11 +1,17 @@
-"""A test that fails after the app answered 500 shows why: the app's exception, in its report.
+"""What the report of a failed test shows beside its traceback: the app's 500s, and what the
+harness noticed.
 
+A test that fails after the app answered 500 shows why: the app's exception, in its report.
 The app's edge (src/_template/edge.py) answers every exception itself, as it must in
 production, so a client, and a test, only ever sees "Internal server error". It also logs each
 one, traceback included (src/_template/request_context.py); `AppErrors` keeps those records for
 the running test, and
 the harness adds them to the report of a test that failed. A 503 (the database unavailable)
 is not a bug and is not kept.
+
+The app's engine under test notes what it saw that the test may not expect (work of the app
+lost with a rollback it shares under the harness: tests/harness/db/shared_connection.py); a
+failed test's report shows those notes too.
 """
 
 import logging
@@ -13,6 +19,7 @@ from http import HTTPStatus
 
 REQUEST_LOGGER = "src._template.request_context"
 SECTION = "App exceptions (answered 500)"
+NOTES_SECTION = "Harness notes"
 
 
 class AppErrors(logging.Handler):
@@ -41,3 +48,9 @@ class AppErrors(logging.Handler):
             parts.append(f"{fields.get('method')} {fields.get('path')} -> 500\n{shown}")
         self.records.clear()
         return "\n".join(parts)
+
+
+# The process's own: the plugin (tests/harness/_plugin.py) installs APP_ERRORS, clears both
+# before each test and adds them to a failed test's report.
+APP_ERRORS = AppErrors()
+HARNESS_NOTES: list[str] = []

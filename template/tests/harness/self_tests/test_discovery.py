@@ -4,15 +4,13 @@ served, and served once."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from src._template import discovery
 from src.config import Settings
 from src.main import create_app
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.harness.paths import PROJECT_ROOT
 
 # In a fresh interpreter: the tables discovery finds, then those of every module under src/.
 UNDISCOVERED_TABLES = """

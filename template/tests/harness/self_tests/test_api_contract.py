@@ -5,14 +5,14 @@ pydantic versions shape the document and only your lock file pins them.
 
 import difflib
 import json
-from pathlib import Path
 
 import pytest
 
 from src.main import app
+from tests.harness.paths import PROJECT_ROOT
 
-SNAPSHOT = Path(__file__).resolve().parents[1] / "openapi.json"
-REFRESH = "rm tests/openapi.json && uv run pytest tests/harness/test_api_contract.py"
+SNAPSHOT = PROJECT_ROOT / "tests" / "openapi.json"
+REFRESH = "rm tests/openapi.json && uv run pytest tests/harness/self_tests/test_api_contract.py"
 
 
 def test_the_api_matches_its_committed_contract() -> None:

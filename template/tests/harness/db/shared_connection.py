@@ -47,6 +47,17 @@ HOW_TO_COMMIT = (
 )
 
 
+ENDED_BY_THE_TEST = (
+    "This test ended the harness's transaction itself (a commit or rollback on "
+    "async_connection; a commit is refused, its rows would outlive the test). Commit through "
+    "async_session (a savepoint), or ask for `transactional_db` for real commits."
+)
+
+
+class HarnessTransactionError(RuntimeError):
+    """A test tried to commit the transaction the harness rolls back after it."""
+
+
 class TurnTimeoutError(RuntimeError):
     """A task waited too long for the test's connection, which another task holds. Not a
     TimeoutError: the app would answer 503 (the database unavailable), where this is a

@@ -1,16 +1,16 @@
 """Alembic, driven on the harness's own connection: the test schema is the migrated schema."""
 
 import warnings
-from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, func, inspect, select, table
 
-from tests.harness.database import drop_all_tables
+from tests.harness.db.database import drop_all_tables
+from tests.harness.paths import PROJECT_ROOT
 
-ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -29,7 +29,7 @@ def downgrade_to_base(connection: Connection) -> None:
 
 def migrate_from_scratch(connection: Connection) -> None:
     """Drop every table and run every migration: the schema exactly as the migrations build it
-    now, whatever the test database was copied from (tests/harness/schema_image.py)."""
+    now, whatever the test database was copied from (tests/harness/db/schema_image.py)."""
     drop_all_tables(connection)
     upgrade_to_head(connection)
 

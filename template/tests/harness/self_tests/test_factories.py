@@ -11,8 +11,8 @@ from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from tests.harness._plugin import run_seed, seed_number
 from tests.harness.factories import Factory
-from tests.harness.fixtures import run_seed, seed_number
 
 PROBE_PREFIX = "factory-probe-"
 

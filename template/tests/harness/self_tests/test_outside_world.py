@@ -1,6 +1,6 @@
 """Tests reach nothing real beyond the test database: the network is blocked unless mocked
-(`network_guard`, `mock_http`), and dependency overrides never outlive their test
-(`override_dependency`, `dependency_overrides_guard`)."""
+(the network guard, `mock_http`), and dependency overrides never outlive their test
+(`override_dependency`, and the guard of `app.dependency_overrides`)."""
 
 import socket
 from collections.abc import Iterator
@@ -44,12 +44,12 @@ def test_a_name_lookup_elsewhere_is_refused(nothing_allowed: NetworkGuard) -> No
 
 
 def test_the_harness_guard_allows_loopback_and_refuses_other_hosts(
-    network_guard: NetworkGuard,
+    _network_guard: NetworkGuard,  # noqa: PT019 (its value is used)
 ) -> None:
-    assert network_guard.allows_connection("127.0.0.1")
-    assert network_guard.allows_connection("::1")
-    assert not network_guard.allows_connection("10.1.2.3")
-    assert not network_guard.allows_lookup("api.payments.example")
+    assert _network_guard.allows_connection("127.0.0.1")
+    assert _network_guard.allows_connection("::1")
+    assert not _network_guard.allows_connection("10.1.2.3")
+    assert not _network_guard.allows_lookup("api.payments.example")
 
 
 async def test_mock_http_answers_the_declared_call(mock_http: respx.MockRouter) -> None:

@@ -1,5 +1,5 @@
 """Garbage collection is off while the app and the tests are imported, and back on for the
-tests themselves (tests/harness/__init__.py, fixtures.py's pytest_collection)."""
+tests themselves (pytest_configure and pytest_collection in tests/harness/_plugin.py)."""
 
 import gc
 
