@@ -242,17 +242,11 @@ def assert_max_queries(count_queries: CountQueries) -> AssertMaxQueries:
 
 
 @pytest.fixture
-def override_get_session(_test_database: TestDatabase) -> Iterator[None]:
-    """Point the app's `get_session_db` at the test's database by overriding its factory."""
-    from src._template.database import get_sessionmaker
-    from src.main import app
-
-    async def get_test_sessionmaker() -> async_sessionmaker[AsyncSession]:
-        return _test_database.app.sessionmaker
-
-    app.dependency_overrides[get_sessionmaker] = get_test_sessionmaker
-    yield
-    app.dependency_overrides.pop(get_sessionmaker, None)
+def override_get_session(_test_database: TestDatabase) -> None:
+    """Point the app's `get_session_db` at the test's database. The harness has one channel
+    to the app: the database it hands the app's lifespan (`use_database`, in `running_app`)
+    is, while a test runs, that test's. So `get_session_db`, `app_database(app)` and the
+    lifespan's own code all reach it, and no dependency is overridden."""
 
 
 @pytest.fixture(scope="session")

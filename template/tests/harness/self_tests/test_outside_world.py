@@ -73,9 +73,9 @@ async def test_mock_http_refuses_a_call_nobody_declared(mock_http: respx.MockRou
 async def test_override_dependency_lasts_for_the_test(
     override_dependency: OverrideDependency, async_client: AsyncClient
 ) -> None:
-    # The harness overrides get_sessionmaker already (override_get_session); a test's own
-    # override replaces it here and the harness's returns at the end.
-    harness_override = app.dependency_overrides[get_sessionmaker]
+    # The harness overrides no dependency (it hands the app its database instead): the
+    # test's own override is the only one, and it is gone when the test ends.
+    assert get_sessionmaker not in app.dependency_overrides
 
     async def no_database() -> None:
         raise ConnectionRefusedError("the database is away")
@@ -83,4 +83,4 @@ async def test_override_dependency_lasts_for_the_test(
     override_dependency(get_sessionmaker, no_database)
 
     assert (await async_client.get("/health/ready")).status_code == 503
-    assert app.dependency_overrides[get_sessionmaker] is not harness_override
+    assert app.dependency_overrides[get_sessionmaker] is no_database
