@@ -36,15 +36,19 @@ REFUSING_DATABASE_URLS = {
 }
 STARTUP_QUERIES = Edit(
     "src/main.py",
-    """
-        async with database.app_database(app).engine.connect() as connection:
-            await connection.execute(text("SELECT count(*) FROM users"))
-        engine_of_the_settings = create_engine(get_settings().database_url)
-        async with engine_of_the_settings.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        await engine_of_the_settings.dispose()
+    """            from sqlalchemy import text
+
+            from src._template.database import create_engine
+            from src.database import app_database
+
+            async with app_database(app).engine.connect() as connection:
+                await connection.execute(text("SELECT count(*) FROM users"))
+            engine_of_the_settings = create_engine(get_settings().database_url)
+            async with engine_of_the_settings.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            await engine_of_the_settings.dispose()
 """,
-    old="        # (under the test harness, the test database).\n",
+    old="            # database (under the test harness, the test database).\n",
     position="after",
 )
 

@@ -79,7 +79,8 @@ AwareUtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
 
 NFC_DESCRIPTION = "Stored in Unicode normalization form C (NFC)."
 # Format characters (category Cf) exist on these planes only (0, 1 and 14); a test of the
-# running Python's tables (tests/harness/test_text.py) checks that the others still have none.
+# running Python's tables (tests/harness/self_tests/test_text.py) checks that the others still
+# have none.
 _PLANES_WITH_FORMAT_CHARACTERS = (range(0x20000), range(0xE0000, 0xF0000))
 _LAST_FOUR_DIGIT_CODE = 0xFFFF
 
