@@ -109,3 +109,19 @@ EDITS_SINCE_1_0 = (
     ),
     Edit("src/models.py", '__all__ = ["Note", "User"]', old='__all__ = ["User"]'),
 )
+
+# A service generated since 9.0.0 has no src/models.py and includes no router by hand (its
+# domains are discovered): its owner's edit to src/main.py goes where the file says.
+CURRENT_LAYOUT_EDITS = (
+    *(
+        edit
+        for edit in OWNER_EDITS + EDITS_SINCE_1_0
+        if edit.path not in {"src/main.py", "src/models.py"}
+    ),
+    Edit(
+        "src/main.py",
+        '    app.state.team = "notes"\n',
+        old="discovery does not serve (AUTO_INCLUDE = False) go here.\n",
+        position="after",
+    ),
+)

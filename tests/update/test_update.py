@@ -25,7 +25,7 @@ from tests.support.rendering import (
     run_project_pytest,
     summary_counts,
 )
-from tests.update.owner import EDITS_SINCE_1_0, OWNER_EDITS
+from tests.update.owner import CURRENT_LAYOUT_EDITS, EDITS_SINCE_1_0, OWNER_EDITS
 from tests.update.repository import (
     RELEASES,
     TemplateRepository,
@@ -181,7 +181,7 @@ def test_owner_changes_merge_cleanly_with_a_harness_change(
 ) -> None:
     older = release_working_tree(template, "1.0.0")
     newer = release_harness_change(template, "1.1.0")
-    project = owner_project(template, older, tmp_path / "service")
+    project = owner_project(template, older, tmp_path / "service", CURRENT_LAYOUT_EDITS)
 
     seconds = update(project, newer)
     report_update_time(older, newer, seconds)
@@ -191,7 +191,7 @@ def test_owner_changes_merge_cleanly_with_a_harness_change(
     assert missing_edits(project, HARNESS_CHANGE) == []
     newer_render = render_version(template, newer, tmp_path / "newer", DEFAULT_ANSWERS)
     assert template_files(project, "tests/harness") == template_files(newer_render, "tests/harness")
-    assert missing_edits(project, OWNER_EDITS + EDITS_SINCE_1_0) == []
+    assert missing_edits(project, CURRENT_LAYOUT_EDITS) == []
     assert_project_checks_pass(project, checked_trees)
     contract = run_project_pytest(project, "tests/harness/test_harness_contract.py")
     assert summary_counts(contract.output) == {"passed": 2}, contract
@@ -204,7 +204,7 @@ def test_conflicting_owner_edit_is_reported_and_kept(
 ) -> None:
     older = release_working_tree(template, "1.0.0")
     newer = release_harness_change(template, "1.1.0")
-    project = owner_project(template, older, tmp_path / "service")
+    project = owner_project(template, older, tmp_path / "service", CURRENT_LAYOUT_EDITS)
     CONFLICTING_EDIT.apply(project)
     commit_all(project, "Point the test client at our own host name")
 
@@ -223,7 +223,7 @@ def test_conflicting_owner_edit_is_reported_and_kept(
     with pytest.raises(AssertionError, match=fixtures):
         assert_merged_cleanly(project)
     assert CONFLICTING_EDIT.new in kept_in.read_text(encoding="utf-8")
-    assert missing_edits(project, OWNER_EDITS) == []
+    assert missing_edits(project, CURRENT_LAYOUT_EDITS) == []
     # The generated project's own check refuses the unfinished merge too: markers in Python
     # break the import, a .rej file fails the conflict check (part of every default run).
     suite = run_project_pytest(project, "tests/harness/self_tests/test_no_conflict_markers.py")
