@@ -18,7 +18,7 @@ unexport PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX ?= $(or $(TMPDIR),/tmp)/meta-pycache
 
 .DEFAULT_GOAL := help
-.PHONY: help setup lint test test-fast docs bench pg pg-stop gen domain
+.PHONY: help setup lint test test-fast docs bench bench-edge pg pg-stop gen domain
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ docs: $(UV)  ## the documentation site, strictly (a warning or a broken link or 
 
 bench: $(UV)  ## the harness benchmark (about 10 minutes; docs/benchmarks.md)
 	$(RUN) --group bench python -m bench.harness_benchmark
+
+# EDGE_ARGS: more options, e.g. EDGE_ARGS='--baseline 8.0.0 --rounds 5'.
+bench-edge: $(UV)  ## the HTTP edge against a floor app under wrk (a few minutes; docs/benchmarks.md)
+	$(RUN) python -m bench.edge_benchmark $(EDGE_ARGS)
 
 pg:  ## a throwaway PostgreSQL server for the meta-suite: eval "$(make -s pg)"
 	@bash scripts/postgres.sh start
