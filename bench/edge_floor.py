@@ -19,7 +19,7 @@ from src.database import Database, SessionDep
 try:  # 9.0.0 on: the engine is the template's
     from src._template.database import create_engine, create_sessionmaker
 except ImportError:  # an earlier release, as a baseline
-    from src.database import create_engine, create_sessionmaker  # type: ignore[attr-defined,no-redef]
+    from src.database import create_engine, create_sessionmaker
 from src.users.models import User
 from src.users.schemas import UserRead
 
