@@ -11,7 +11,12 @@ from asgi_lifespan import LifespanManager
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from src.database import Base, create_sessionmaker, get_sessionmaker
+from src.database import Base
+
+try:  # 9.0.0 on: the session factory is the template's
+    from src._template.database import create_sessionmaker, get_sessionmaker
+except ImportError:  # an earlier release, as a baseline
+    from src.database import create_sessionmaker, get_sessionmaker
 from src.main import app
 from tests.harness.db.database import create_test_engine, database_under_test
 
